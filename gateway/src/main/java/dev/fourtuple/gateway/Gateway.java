@@ -1,0 +1,185 @@
+package dev.fourtuple.gateway;
+
+import dev.fourtuple.gateway.config.ClusterConfig;
+import dev.fourtuple.gateway.config.GatewayConfig;
+import dev.fourtuple.gateway.inbound.FrontendInitializer;
+import dev.fourtuple.gateway.inbound.FrontendSettings;
+import dev.fourtuple.gateway.inbound.InboundMeters;
+import dev.fourtuple.gateway.inbound.Listener;
+import dev.fourtuple.gateway.metrics.ProblemLog;
+import dev.fourtuple.gateway.route.Router;
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import dev.fourtuple.gateway.transport.EventLoops;
+import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.transport.TransportKind;
+import dev.fourtuple.gateway.transport.TransportSelector;
+import dev.fourtuple.gateway.tunnel.TunnelMeters;
+import dev.fourtuple.gateway.upstream.Cluster;
+import dev.fourtuple.gateway.upstream.UpstreamConnector;
+import dev.fourtuple.gateway.upstream.UpstreamMeters;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running gateway: start → serve → drain → stop. Owns the event loops, the listener and everything
+ * hanging off them; every collaborator is handed in or built here, nothing is global.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+    private static final Duration PROBLEM_LOG_INTERVAL = Duration.ofSeconds(10);
+    private static final Duration LOOP_SHUTDOWN = Duration.ofSeconds(5);
+
+    private final GatewayConfig config;
+    private final EventLoops loops;
+    private final PerLoop<TimerWheel> wheels;
+    private final FrontendInitializer frontend;
+    private final InboundMeters inboundMeters;
+    private final UpstreamMeters upstreamMeters;
+    private final TunnelMeters tunnelMeters;
+    private final ProblemLog problems;
+    private final Listener listener;
+    private boolean stopped;
+
+    private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, FrontendInitializer frontend,
+            InboundMeters inboundMeters, UpstreamMeters upstreamMeters, TunnelMeters tunnelMeters,
+            ProblemLog problems, Listener listener) {
+        this.config = config;
+        this.loops = loops;
+        this.wheels = wheels;
+        this.frontend = frontend;
+        this.inboundMeters = inboundMeters;
+        this.upstreamMeters = upstreamMeters;
+        this.tunnelMeters = tunnelMeters;
+        this.problems = problems;
+        this.listener = listener;
+    }
+
+    /**
+     * Starts the gateway: loops, upstream connector, listener. Returns once the port accepts.
+     *
+     * @throws IllegalStateException when the configured transport does not load
+     * @throws InterruptedException  when interrupted while binding
+     */
+    public static Gateway start(GatewayConfig config, MeterRegistry registry) throws InterruptedException {
+        TransportKind transport = TransportSelector.selectAndLog(config.transport());
+        EventLoops loops = EventLoops.start(transport, config.eventLoops(), "fourtuple-loop");
+        try {
+            PerLoop<TimerWheel> wheels = loops.perLoop(TimerWheel::start);
+            ProblemLog problems = new ProblemLog(registry, PROBLEM_LOG_INTERVAL);
+            InboundMeters inboundMeters = new InboundMeters(registry);
+            UpstreamMeters upstreamMeters = new UpstreamMeters(registry);
+            TunnelMeters tunnelMeters = new TunnelMeters(registry);
+            UpstreamConnector connector = new UpstreamConnector(loops, wheels, config.upstream(),
+                    config.timeouts().connect(), upstreamMeters);
+            AtomicReference<FrontendSettings> settings = new AtomicReference<>(settingsOf(config));
+            FrontendInitializer frontend = new FrontendInitializer(settings, wheels, connector, inboundMeters,
+                    tunnelMeters, problems);
+            Listener listener = Listener.bind(loops, config.listen(), config.backlog(), frontend);
+            log.info("listening on {} ({} socket(s), {} event loop(s), {}); config {}: {} route(s), clusters {}",
+                    format(listener.address()), listener.socketCount(), loops.loops().size(),
+                    transport.configName(), config.source(), config.routes().size(), config.clusters().keySet());
+            return new Gateway(config, loops, wheels, frontend, inboundMeters, upstreamMeters, tunnelMeters,
+                    problems, listener);
+        } catch (InterruptedException | RuntimeException e) {
+            loops.shutdown(LOOP_SHUTDOWN);
+            throw e;
+        }
+    }
+
+    private static FrontendSettings settingsOf(GatewayConfig config) {
+        Map<String, Cluster> clusters = new LinkedHashMap<>();
+        for (ClusterConfig cluster : config.clusters().values()) {
+            clusters.put(cluster.name(), Cluster.of(cluster));
+        }
+        return new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits());
+    }
+
+    /** The address clients connect to (the real port when the config asked for 0). */
+    public InetSocketAddress address() {
+        return listener.address();
+    }
+
+    public TransportKind transport() {
+        return loops.transport();
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    public InboundMeters inboundMeters() {
+        return inboundMeters;
+    }
+
+    public UpstreamMeters upstreamMeters() {
+        return upstreamMeters;
+    }
+
+    public TunnelMeters tunnelMeters() {
+        return tunnelMeters;
+    }
+
+    public ProblemLog problems() {
+        return problems;
+    }
+
+    /**
+     * Graceful stop: closes the listener at once, lets requests in flight and tunnels finish for up to
+     * {@code timeout}, then closes whatever is left.
+     *
+     * @return how many client connections were still open when the timeout ran out (0 = clean drain)
+     */
+    public synchronized long drainAndStop(Duration timeout) {
+        if (stopped) {
+            return 0;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        listener.close();
+        frontend.startDrain();
+        log.info("draining: listener closed, {} client connection(s) open, up to {}", inboundMeters.active(), timeout);
+        while (inboundMeters.active() > 0 && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        long left = inboundMeters.active();
+        if (left > 0) {
+            log.info("drain timeout: closing {} client connection(s) still open", left);
+        }
+        stopLoops();
+        return left;
+    }
+
+    /** Immediate stop: closes everything now. */
+    @Override
+    public synchronized void close() {
+        if (stopped) {
+            return;
+        }
+        listener.close();
+        stopLoops();
+    }
+
+    private void stopLoops() {
+        stopped = true;
+        for (TimerWheel wheel : wheels.all()) {
+            wheel.loop().execute(wheel::stop);
+        }
+        loops.shutdown(LOOP_SHUTDOWN);
+        log.info("stopped");
+    }
+
+    static String format(InetSocketAddress address) {
+        String host = address.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+}

@@ -1,0 +1,168 @@
+package dev.fourtuple.gateway;
+
+import dev.fourtuple.gateway.config.ConfigLoader;
+import dev.fourtuple.gateway.config.ConfigProblem;
+import dev.fourtuple.gateway.config.ConfigProblems;
+import dev.fourtuple.gateway.config.GatewayConfig;
+import dev.fourtuple.gateway.demo.EchoBackend;
+import dev.fourtuple.gateway.ops.Signals;
+import dev.fourtuple.gateway.config.TransportChoice;
+import dev.fourtuple.gateway.transport.TransportKind;
+import dev.fourtuple.gateway.transport.TransportSelector;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The command line: {@code run} (default), {@code demo}, {@code check}, {@code echo-backend}.
+ * Exit codes: 0 ok, 1 the gateway could not start (e.g. the port is taken), 2 bad usage or invalid config.
+ */
+public final class Main {
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int INVALID = 2;
+
+    private static final String USAGE = """
+            usage: fourtuple [run] --config FILE     run the gateway
+                   fourtuple demo                    two echo backends and the gateway in front of them
+                   fourtuple check --config FILE     validate a config file: exit 0, or 2 listing every problem
+                   fourtuple echo-backend IP:PORT [NAME]   an HTTP/WebSocket echo backend (tests, benchmarks)
+            """;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        int code = run(args, System.out, System.err);
+        if (code != OK) {
+            System.exit(code);
+        }
+    }
+
+    /** Runs a command; returns its exit code, or blocks for the commands that serve until a signal. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        List<String> rest = new ArrayList<>(Arrays.asList(args));
+        String command = rest.isEmpty() || rest.get(0).startsWith("-") ? "run" : rest.remove(0);
+        try {
+            return switch (command) {
+                case "run" -> serve(configOption(rest), err);
+                case "check" -> check(configOption(rest), out, err);
+                case "demo" -> Demo.run(out, err);
+                case "echo-backend" -> echoBackend(rest, out, err);
+                case "help", "--help", "-h" -> {
+                    out.print(USAGE);
+                    yield OK;
+                }
+                default -> usage(err, "unknown command: " + command);
+            };
+        } catch (UsageException e) {
+            return usage(err, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return FAILED;
+        }
+    }
+
+    private static int check(Path file, PrintStream out, PrintStream err) {
+        try {
+            GatewayConfig config = ConfigLoader.load(file);
+            out.println(file + ": ok (" + config.routes().size() + " route(s), " + config.clusters().size()
+                    + " cluster(s))");
+            return OK;
+        } catch (ConfigProblems e) {
+            printProblems(file.toString(), e, err);
+            return INVALID;
+        }
+    }
+
+    private static int serve(Path file, PrintStream err) throws InterruptedException {
+        GatewayConfig config;
+        try {
+            config = ConfigLoader.load(file);
+        } catch (ConfigProblems e) {
+            printProblems(file.toString(), e, err);
+            return INVALID;
+        }
+        Gateway gateway;
+        try {
+            gateway = Gateway.start(config, new SimpleMeterRegistry());
+        } catch (IllegalStateException e) {
+            err.println(file + ": " + e.getMessage());
+            return INVALID;
+        } catch (RuntimeException e) {
+            return startFailed(config, e, err);
+        }
+        Signals.onTerminate(() -> gateway.drainAndStop(config.timeouts().drain()));
+        new CountDownLatch(1).await(); // serve until a signal exits the process
+        return OK;
+    }
+
+    /** Explains a failed start (most often: the port is taken) in one line, without a stack trace. */
+    static int startFailed(GatewayConfig config, Exception e, PrintStream err) {
+        Throwable cause = e;
+        while (cause.getCause() != null && !(cause instanceof BindException)) {
+            cause = cause.getCause();
+        }
+        err.println(config.source() + ": listen: " + Gateway.format(config.listen()) + ": cannot bind: "
+                + cause.getMessage());
+        return FAILED;
+    }
+
+    private static int echoBackend(List<String> args, PrintStream out, PrintStream err) throws InterruptedException {
+        if (args.isEmpty()) {
+            throw new UsageException("echo-backend needs IP:PORT");
+        }
+        String[] hostPort = args.get(0).split(":(?=[0-9]+$)");
+        if (hostPort.length != 2) {
+            throw new UsageException("echo-backend: " + args.get(0) + " (expected: IP:PORT)");
+        }
+        String name = args.size() > 1 ? args.get(1) : args.get(0);
+        TransportKind transport = TransportSelector.select(TransportChoice.AUTO).kind();
+        EchoBackend backend = EchoBackend.start(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])),
+                name, transport, 0);
+        out.println("echo backend " + name + " on " + Gateway.format(backend.address()) + " (" + transport.configName() + ")");
+        Signals.onTerminate(backend::close);
+        new CountDownLatch(1).await();
+        return OK;
+    }
+
+    private static Path configOption(List<String> args) {
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            if (arg.equals("--config") && i + 1 < args.size()) {
+                return Path.of(args.get(i + 1));
+            }
+            if (arg.startsWith("--config=")) {
+                return Path.of(arg.substring("--config=".length()));
+            }
+        }
+        throw new UsageException("--config FILE is required");
+    }
+
+    static void printProblems(String source, ConfigProblems e, PrintStream err) {
+        for (ConfigProblem problem : e.problems()) {
+            err.println(problem);
+        }
+        err.println(source + ": " + e.problems().size() + " problem(s); nothing was started");
+    }
+
+    private static int usage(PrintStream err, String message) {
+        err.println(message);
+        err.print(USAGE);
+        return INVALID;
+    }
+
+    private static final class UsageException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package dev.fourtuple.gateway.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigOrigin;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import java.net.InetSocketAddress;
+import java.net.URL;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Reads a HOCON file on top of the jar's {@code reference.conf} and maps it, in one pass, to a
+ * {@link GatewayConfig}. Every problem is collected; none stops the others from being found.
+ */
+public final class ConfigLoader {
+    private static final String REFERENCE = "reference.conf";
+    private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9.-]{1,253}");
+    private static final Duration MS = Duration.ofMillis(1);
+
+    private ConfigLoader() {
+    }
+
+    /** Loads and validates a config file. */
+    public static GatewayConfig load(Path file) throws ConfigProblems {
+        Config user;
+        try {
+            user = ConfigFactory.parseFile(file.toFile(),
+                    ConfigParseOptions.defaults().setAllowMissing(false).setSyntax(ConfigSyntax.CONF));
+        } catch (ConfigException e) {
+            throw fromException(e, file.toString());
+        }
+        return map(user, file.toString());
+    }
+
+    /** Loads and validates config text (tests, the embedded demo config). */
+    public static GatewayConfig parse(String hocon, String sourceName) throws ConfigProblems {
+        Config user;
+        try {
+            user = ConfigFactory.parseString(hocon,
+                    ConfigParseOptions.defaults().setOriginDescription(sourceName).setSyntax(ConfigSyntax.CONF));
+        } catch (ConfigException e) {
+            throw fromException(e, sourceName);
+        }
+        return map(user, sourceName);
+    }
+
+    private static GatewayConfig map(Config user, String source) throws ConfigProblems {
+        Config merged;
+        try {
+            merged = user.withFallback(reference()).resolve();
+        } catch (ConfigException e) {
+            throw fromException(e, source);
+        }
+        List<ConfigProblem> problems = new ArrayList<>();
+        GatewayConfig config = new Mapping(problems).gateway(new ConfigSection(merged.root(), "", problems), source);
+        if (!problems.isEmpty()) {
+            throw new ConfigProblems(problems);
+        }
+        return config;
+    }
+
+    /** Only our own reference.conf: ConfigFactory.defaultReference() would also pull in system properties. */
+    private static Config reference() {
+        URL url = ConfigLoader.class.getClassLoader().getResource(REFERENCE);
+        if (url == null) {
+            throw new IllegalStateException(REFERENCE + " is missing from the classpath: broken build");
+        }
+        return ConfigFactory.parseURL(url, ConfigParseOptions.defaults().setAllowMissing(false));
+    }
+
+    private static ConfigProblems fromException(ConfigException e, String source) {
+        ConfigOrigin origin = e.origin();
+        String location = origin == null ? source : ConfigSection.locate(origin);
+        String message = e.getMessage();
+        if (origin != null && message.startsWith(origin.description() + ": ")) {
+            message = message.substring(origin.description().length() + 2);
+        }
+        String key = e instanceof ConfigException.IO ? "(file)" : "(syntax)";
+        String expected = e instanceof ConfigException.IO ? "a readable HOCON file" : "valid HOCON";
+        return new ConfigProblems(List.of(new ConfigProblem(location, key, message, expected)));
+    }
+
+    /** The hand-written mapping from sections to records. */
+    private record Mapping(List<ConfigProblem> problems) {
+
+        GatewayConfig gateway(ConfigSection root, String source) {
+            InetSocketAddress listen = address(root, "listen", 0);
+            int backlog = root.integer("backlog", 1, 65535);
+            TransportChoice transport = root.enumValue("transport", TransportChoice.class, TransportChoice.AUTO);
+            int eventLoops = root.integerOrAuto("event-loops", 1, 1024);
+            Timeouts timeouts = new Timeouts(
+                    root.duration("header-timeout", MS, Duration.ofHours(1), false),
+                    root.duration("idle-timeout", MS, Duration.ofHours(24), true),
+                    root.duration("request-timeout", MS, Duration.ofHours(24), true),
+                    root.duration("long-poll-timeout", MS, Duration.ofDays(7), true),
+                    root.duration("tunnel-idle-timeout", Duration.ofSeconds(1), Duration.ofDays(7), true),
+                    root.duration("connect-timeout", MS, Duration.ofMinutes(5), false),
+                    root.duration("drain-timeout", Duration.ZERO, Duration.ofHours(1), false));
+            Limits limits = new Limits(
+                    (int) root.bytes("max-initial-line-length", 256, 1 << 20, false),
+                    (int) root.bytes("max-header-size", 1024, 1 << 20, false),
+                    root.bytes("max-request-body-size", 0, 1L << 40, true));
+            ConfigSection upstreamSection = root.section("upstream");
+            UpstreamSettings upstream = new UpstreamSettings(
+                    upstreamSection.integer("keepalive-max-idle", 0, 10_000),
+                    upstreamSection.duration("keepalive-idle-timeout", MS, Duration.ofHours(1), false));
+            upstreamSection.rejectUnknownKeys();
+
+            ConfigObject clusterDefaults = root.section("cluster-defaults").object();
+            Map<String, ClusterConfig> clusters = clusters(root.section("clusters"), clusterDefaults);
+            ConfigObject routeDefaults = root.section("route-defaults").object();
+            List<RouteConfig> routes = routes(root, routeDefaults, clusters);
+            root.rejectUnknownKeys();
+            return new GatewayConfig(source, listen, backlog, transport, eventLoops, timeouts, limits, upstream,
+                    clusters, routes);
+        }
+
+        private Map<String, ClusterConfig> clusters(ConfigSection section, ConfigObject defaults) {
+            Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
+            for (String name : section.keys()) {
+                ConfigValue value = section.optionalValue(name);
+                if (!(value instanceof ConfigObject object)) {
+                    section.problem(name, value == null ? defaults : value, "a cluster object { backends = [...] }");
+                    continue;
+                }
+                if (!CLUSTER_NAME.matcher(name).matches()) {
+                    section.problem(name, value, "a cluster name of letters, digits, '-' and '_'");
+                }
+                ConfigSection cluster = new ConfigSection(object.withFallback(defaults), section.pathOf(name), problems);
+                List<InetSocketAddress> backends = new ArrayList<>();
+                List<ConfigValue> listed = cluster.list("backends");
+                for (int i = 0; i < listed.size(); i++) {
+                    InetSocketAddress backend = addressValue(cluster, "backends", listed.get(i), 1);
+                    if (backend != null) {
+                        backends.add(backend);
+                    }
+                }
+                ConfigValue backendsValue = cluster.optionalValue("backends");
+                if (listed.isEmpty() && backendsValue != null && backendsValue.valueType() == ConfigValueType.LIST) {
+                    cluster.problem("backends", backendsValue, "at least one backend \"IP:PORT\"");
+                }
+                BalancerKind balancer = cluster.enumValue("balancer", BalancerKind.class, BalancerKind.ROUND_ROBIN);
+                cluster.rejectUnknownKeys();
+                clusters.put(name, new ClusterConfig(name, backends, balancer));
+            }
+            return clusters;
+        }
+
+        private List<RouteConfig> routes(ConfigSection root, ConfigObject defaults, Map<String, ClusterConfig> clusters) {
+            List<ConfigValue> listed = root.list("routes");
+            ConfigValue routesValue = root.optionalValue("routes");
+            if (listed.isEmpty() && routesValue != null && routesValue.valueType() == ConfigValueType.LIST) {
+                root.problem("routes", routesValue, "at least one route { host, path-prefix, cluster }");
+            }
+            List<RouteConfig> routes = new ArrayList<>();
+            for (int i = 0; i < listed.size(); i++) {
+                String path = "routes[" + i + "]";
+                ConfigValue value = listed.get(i);
+                if (!(value instanceof ConfigObject object)) {
+                    problems.add(new ConfigProblem(ConfigSection.locate(value.origin()), path,
+                            ConfigSection.render(value), "a route object { host, path-prefix, cluster }"));
+                    continue;
+                }
+                ConfigSection route = new ConfigSection(object.withFallback(defaults), path, problems);
+                String host = route.string("host", "*").trim().toLowerCase(Locale.ROOT);
+                if (!host.equals("*") && !HOST_NAME.matcher(host).matches()) {
+                    route.problem("host", route.object().get("host"), "\"*\" or a host name without port");
+                }
+                String pathPrefix = route.string("path-prefix", "/");
+                if (!pathPrefix.startsWith("/")) {
+                    route.problem("path-prefix", route.object().get("path-prefix"), "a path starting with /");
+                }
+                String cluster = route.string("cluster", "");
+                ConfigValue clusterValue = route.object().get("cluster");
+                if (clusterValue != null && !clusters.containsKey(cluster)) {
+                    route.problem("cluster", clusterValue, clusters.isEmpty()
+                            ? "a cluster defined under clusters { } (none is)"
+                            : "one of the clusters: " + String.join(", ", clusters.keySet()));
+                }
+                boolean longPoll = route.bool("long-poll");
+                Duration requestTimeout = route.optionalDuration("request-timeout", MS, Duration.ofDays(7), true);
+                route.rejectUnknownKeys();
+                routes.add(new RouteConfig(host, pathPrefix, cluster, longPoll, requestTimeout));
+            }
+            return routes;
+        }
+
+        private InetSocketAddress address(ConfigSection section, String key, int minPort) {
+            ConfigValue value = section.value(key);
+            if (value == null) {
+                return new InetSocketAddress(0);
+            }
+            InetSocketAddress address = addressValue(section, key, value, minPort);
+            return address == null ? new InetSocketAddress(0) : address;
+        }
+
+        private @Nullable InetSocketAddress addressValue(ConfigSection section, String key, ConfigValue value, int minPort) {
+            InetSocketAddress address = value.valueType() == ConfigValueType.STRING
+                    ? Addresses.parse((String) value.unwrapped(), minPort)
+                    : null;
+            if (address == null) {
+                section.problem(key, value, "\"IP:PORT\" or \"[IPv6]:PORT\" with a resolvable host and port "
+                        + minPort + "..65535");
+            }
+            return address;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.fourtuple.gateway.config;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The whole gateway configuration, validated. Immutable; a reload builds a new one.
+ *
+ * @param source       where the configuration came from (a file path or "demo"), for log lines
+ * @param listen       the one listening address
+ * @param backlog      listen(2) backlog
+ * @param transport    requested I/O transport
+ * @param eventLoops   number of event loops, 0 = one per core
+ * @param timeouts     every timeout
+ * @param limits       request size limits
+ * @param upstream     upstream connection settings
+ * @param clusters     backend groups by name, in file order
+ * @param routes       routes in match order
+ */
+public record GatewayConfig(
+        String source,
+        InetSocketAddress listen,
+        int backlog,
+        TransportChoice transport,
+        int eventLoops,
+        Timeouts timeouts,
+        Limits limits,
+        UpstreamSettings upstream,
+        Map<String, ClusterConfig> clusters,
+        List<RouteConfig> routes) {
+
+    public GatewayConfig {
+        clusters = Map.copyOf(clusters);
+        routes = List.copyOf(routes);
+    }
+}

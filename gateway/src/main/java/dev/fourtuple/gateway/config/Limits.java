@@ -1,0 +1,11 @@
+package dev.fourtuple.gateway.config;
+
+/**
+ * Request size limits.
+ *
+ * @param maxInitialLineLength longest request line in bytes (414 above it)
+ * @param maxHeaderSize        largest request head in bytes (431 above it)
+ * @param maxRequestBodySize   largest request body in bytes (413 above it); {@link Long#MAX_VALUE} when off
+ */
+public record Limits(int maxInitialLineLength, int maxHeaderSize, long maxRequestBodySize) {
+}

@@ -1,0 +1,78 @@
+package dev.fourtuple.gateway.demo;
+
+import dev.fourtuple.gateway.transport.EventLoops;
+import dev.fourtuple.gateway.transport.TransportKind;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+/**
+ * A small backend that answers what it is asked, for demos, tests and benchmarks:
+ * <ul>
+ *   <li>{@code GET /ws} with {@code Upgrade: websocket}: echoes every frame.</li>
+ *   <li>{@code GET /poll?wait=MILLIS}: answers after that long (a long-poll).</li>
+ *   <li>{@code GET /bytes?n=N}: streams N bytes of the pattern {@code i % 251}, honouring backpressure.</li>
+ *   <li>{@code GET /status/CODE}: answers with that status.</li>
+ *   <li>{@code GET /close}: closes the connection without answering.</li>
+ *   <li>a request with a body: streams the body back as it arrives (chunked).</li>
+ *   <li>any other request: a text page listing the request line and headers as received.</li>
+ * </ul>
+ * Every response carries {@code X-Backend: NAME}.
+ */
+public final class EchoBackend implements AutoCloseable {
+    private final String name;
+    private final EventLoops loops;
+    private final Channel channel;
+
+    private EchoBackend(String name, EventLoops loops, Channel channel) {
+        this.name = name;
+        this.loops = loops;
+        this.channel = channel;
+    }
+
+    /** Starts a backend with its own event loops of the given transport. */
+    public static EchoBackend start(InetSocketAddress address, String name, TransportKind transport, int threads)
+            throws InterruptedException {
+        EventLoops loops = EventLoops.start(transport, threads, "echo-" + name);
+        try {
+            Channel channel = new ServerBootstrap()
+                    .group(loops.group())
+                    .channelFactory(transport.serverChannelFactory())
+                    .option(ChannelOption.SO_BACKLOG, 4096)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline()
+                                    .addLast("codec", new HttpServerCodec())
+                                    .addLast("echo", new EchoBackendHandler(name));
+                        }
+                    })
+                    .bind(address).sync().channel();
+            return new EchoBackend(name, loops, channel);
+        } catch (InterruptedException | RuntimeException e) {
+            loops.shutdown(Duration.ofSeconds(2));
+            throw e;
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** Stops accepting and closes every connection (a backend crash, as far as the gateway can tell). */
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        loops.shutdown(Duration.ofSeconds(2));
+    }
+}

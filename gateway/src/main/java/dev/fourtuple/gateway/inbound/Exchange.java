@@ -1,0 +1,507 @@
+package dev.fourtuple.gateway.inbound;
+
+import dev.fourtuple.gateway.config.Timeouts;
+import dev.fourtuple.gateway.metrics.Problem;
+import dev.fourtuple.gateway.route.Router;
+import dev.fourtuple.gateway.upstream.Backend;
+import dev.fourtuple.gateway.upstream.UpstreamConnectionHandler;
+import dev.fourtuple.gateway.upstream.UpstreamConnector;
+import dev.fourtuple.gateway.upstream.UpstreamListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One request and its response, relayed between the client connection and one upstream connection.
+ *
+ * <p>Bodies stream both ways piece by piece with backpressure: a piece is written to the other side, flushed
+ * when the read that produced it completes, and the next read is asked for only while the other side is
+ * writable (else when it turns writable). Nothing is aggregated.
+ *
+ * <p>Timers (all on the connection's one wheel entry, owned by {@link HttpProxyHandler}): while the request
+ * body uploads and while the response body streams, an inactivity timeout; between the end of the request and
+ * the response head, the request timeout.
+ *
+ * <p>A body received from the client is never silently dropped: it is forwarded in full, or the client gets
+ * an error status, or (once a response has started) the connection is closed so the client sees a failure.
+ */
+final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
+    /** First try plus at most two other backends of the cluster when a connect fails. */
+    private static final int MAX_CONNECT_ATTEMPTS = 3;
+
+    private enum Phase { AWAITING_HEAD, INTERIM, SWITCHING, STREAMING, DONE }
+
+    private final HttpProxyHandler owner;
+    private final ChannelHandlerContext down;
+    private final Frontend frontend;
+    private final Router.Match match;
+    private final HttpRequest request;
+    private final HttpVersion clientVersion;
+    private final boolean clientKeepAlive;
+    private final boolean upgrade;
+    private final boolean bodyless;
+    private final long maxBody;
+    private final long requestTimeoutNanos;
+    private final long inactivityNanos;
+
+    private Phase phase = Phase.AWAITING_HEAD;
+    private Set<Backend> tried = Set.of();
+    private @Nullable Backend backend;
+    private @Nullable UpstreamConnectionHandler upstream;
+    private @Nullable ArrayDeque<HttpContent> early;
+    private boolean requestComplete;
+    private boolean closeAfterResponse;
+    private boolean replayed;
+    private int attempts;
+    private long bodyBytes;
+    private long lastActivity;
+
+    Exchange(HttpProxyHandler owner, ChannelHandlerContext down, Frontend frontend, FrontendSettings settings,
+            Router.Match match, HttpRequest request, HttpVersion clientVersion, boolean clientKeepAlive,
+            boolean upgrade) {
+        this.owner = owner;
+        this.down = down;
+        this.frontend = frontend;
+        this.match = match;
+        this.request = request;
+        this.clientVersion = clientVersion;
+        this.clientKeepAlive = clientKeepAlive;
+        this.upgrade = upgrade;
+        this.bodyless = HttpUtil.getContentLength(request, 0L) == 0L && !HttpUtil.isTransferEncodingChunked(request);
+        this.maxBody = settings.limits().maxRequestBodySize();
+        Timeouts timeouts = settings.timeouts();
+        this.requestTimeoutNanos = match.route().effectiveRequestTimeout(timeouts).toNanos();
+        Duration inactivity = match.route().longPoll() ? timeouts.tunnelIdle() : timeouts.idle();
+        this.inactivityNanos = inactivity.toNanos();
+    }
+
+    void start() {
+        lastActivity = System.nanoTime();
+        armInactivity();
+        Backend first = match.cluster().pick(tried);
+        if (first == null) {
+            fail(HttpResponseStatus.BAD_GATEWAY, Problem.BACKEND_REFUSED, "cluster " + match.cluster().name() + " has no backend");
+            return;
+        }
+        connectTo(first);
+    }
+
+    private void connectTo(Backend target) {
+        attempts++;
+        backend = target;
+        target.started();
+        frontend.connector().acquire(down.channel().eventLoop(), target, this);
+    }
+
+    // ---- the upstream connection ----
+
+    @Override
+    public void onConnected(UpstreamConnectionHandler connection) {
+        if (phase == Phase.DONE) {
+            connection.release(); // the client left while we connected; the connection is clean
+            return;
+        }
+        upstream = connection;
+        connection.attach(this);
+        connection.write(request);
+        ArrayDeque<HttpContent> queued = early;
+        early = null;
+        if (queued != null) {
+            HttpContent piece;
+            while ((piece = queued.pollFirst()) != null) {
+                connection.write(piece);
+            }
+        } else if (replayed && requestComplete) {
+            connection.write(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+        connection.flush();
+        connection.read();
+        owner.readIfWanted();
+    }
+
+    @Override
+    public void onConnectFailed(Throwable cause) {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        Backend failed = backend;
+        backend = null;
+        if (failed == null) {
+            return;
+        }
+        failed.finished();
+        boolean timedOut = cause instanceof ConnectTimeoutException;
+        Problem problem = timedOut ? Problem.CONNECT_TIMEOUT : Problem.BACKEND_REFUSED;
+        frontend.problems().report(problem, failed + " (cluster " + match.cluster().name() + "): " + cause.getMessage());
+        if (tried.isEmpty()) {
+            tried = new HashSet<>(4);
+        }
+        tried.add(failed);
+        Backend next = attempts < MAX_CONNECT_ATTEMPTS ? match.cluster().pick(tried) : null;
+        if (next != null) {
+            connectTo(next);
+        } else {
+            finishWithError(timedOut ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY);
+        }
+    }
+
+    @Override
+    public void onResponse(HttpObject message) {
+        if (phase == Phase.DONE) {
+            ReferenceCountUtil.release(message);
+            return;
+        }
+        lastActivity = System.nanoTime();
+        if (message.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(message);
+            backendFailed(Problem.BAD_RESPONSE, String.valueOf(message.decoderResult().cause()));
+            return;
+        }
+        if (message instanceof HttpResponse response) {
+            onResponseHead(response);
+        }
+        if (message instanceof HttpContent content) {
+            onResponseContent(content);
+        }
+    }
+
+    private void onResponseHead(HttpResponse response) {
+        int code = response.status().code();
+        if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+            if (!upgrade || phase != Phase.AWAITING_HEAD) {
+                backendFailed(Problem.BAD_RESPONSE, "101 to a request that did not ask to upgrade");
+                return;
+            }
+            phase = Phase.SWITCHING;
+            owner.disarm();
+            down.write(response, down.voidPromise()); // kept as is: Upgrade, Connection, Sec-WebSocket-Accept
+            return;
+        }
+        if (code < 200) {
+            phase = Phase.INTERIM; // 100 Continue, 103 Early Hints: passed on, the final response follows
+            if (!clientVersion.equals(HttpVersion.HTTP_1_0)) {
+                down.write(response, down.voidPromise());
+            }
+            return;
+        }
+        phase = Phase.STREAMING;
+        boolean bodylessResponse = request.method().equals(HttpMethod.HEAD) || code == 204 || code == 304;
+        boolean keepAlive = clientKeepAlive && requestComplete && !frontend.draining().getAsBoolean();
+        closeAfterResponse = ProxyHeaders.prepareResponse(response, clientVersion, keepAlive, bodylessResponse);
+        armInactivity();
+        down.write(response, down.voidPromise());
+    }
+
+    private void onResponseContent(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        switch (phase) {
+            case INTERIM -> {
+                if (last) {
+                    phase = Phase.AWAITING_HEAD;
+                }
+                if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
+                    content.release();
+                } else {
+                    down.write(content, down.voidPromise());
+                }
+            }
+            case SWITCHING -> {
+                content.release();
+                if (last) {
+                    becomeTunnel();
+                }
+            }
+            case STREAMING -> {
+                down.write(content, down.voidPromise());
+                if (last) {
+                    responseComplete();
+                }
+            }
+            default -> content.release();
+        }
+    }
+
+    @Override
+    public void onResponseReadComplete() {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        down.flush();
+        UpstreamConnectionHandler connection = upstream;
+        if (connection != null && down.channel().isWritable()) {
+            connection.read();
+        }
+    }
+
+    @Override
+    public void onUpstreamWritable() {
+        owner.readIfWanted();
+    }
+
+    @Override
+    public void onUpstreamClosed(@Nullable Throwable cause) {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        UpstreamConnectionHandler connection = upstream;
+        upstream = null;
+        Backend target = backend;
+        if (phase == Phase.AWAITING_HEAD && connection != null && connection.wasReused() && bodyless
+                && !replayed && target != null) {
+            // A pooled connection the backend closed just as we reused it. Nothing of the request can have
+            // been processed, and it has no body to lose: replay it once on a fresh connection.
+            replayed = true;
+            frontend.connector().connect(down.channel().eventLoop(), target, this);
+            return;
+        }
+        backendFailed(Problem.BACKEND_CLOSED, target + (cause == null ? ": closed" : ": " + cause));
+    }
+
+    // ---- the client side, called by HttpProxyHandler ----
+
+    /** True while request body pieces are still to come. */
+    boolean expectsRequestContent() {
+        return !requestComplete && phase != Phase.DONE;
+    }
+
+    boolean requestComplete() {
+        return requestComplete;
+    }
+
+    /** Whether the client connection should read now. */
+    boolean wantsRequestBytes() {
+        if (phase == Phase.DONE) {
+            return false;
+        }
+        if (!requestComplete) {
+            UpstreamConnectionHandler connection = upstream;
+            return connection != null && connection.isWritable();
+        }
+        // Request done: keep a read posted to notice the client leaving (a long-poll it gave up on) or to
+        // take its next pipelined request. Not for an upgrade: what follows may be WebSocket frames.
+        return !upgrade;
+    }
+
+    void onRequestContent(HttpContent content) {
+        lastActivity = System.nanoTime();
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            clientFailed(HttpResponseStatus.BAD_REQUEST, Problem.BAD_REQUEST,
+                    "bad request body: " + content.decoderResult().cause());
+            return;
+        }
+        bodyBytes += content.content().readableBytes();
+        if (bodyBytes > maxBody) {
+            content.release();
+            clientFailed(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Problem.BODY_TOO_LARGE,
+                    "chunked body past " + maxBody + " bytes");
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        UpstreamConnectionHandler connection = upstream;
+        if (connection != null) {
+            connection.write(content);
+        } else {
+            ArrayDeque<HttpContent> queued = early;
+            if (queued == null) {
+                queued = new ArrayDeque<>(2);
+                early = queued;
+            }
+            queued.addLast(content);
+        }
+        if (last) {
+            requestComplete = true;
+            if (phase == Phase.AWAITING_HEAD) {
+                armRequestTimeout();
+            }
+        }
+    }
+
+    void onRequestReadComplete() {
+        UpstreamConnectionHandler connection = upstream;
+        if (connection != null && phase != Phase.DONE) {
+            connection.flush();
+        }
+    }
+
+    void onDownstreamWritable() {
+        UpstreamConnectionHandler connection = upstream;
+        if (connection != null && phase != Phase.DONE) {
+            connection.read();
+        }
+    }
+
+    /** The client closed, reset, or half-closed before its request was complete. */
+    void onClientGone() {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        frontend.problems().report(Problem.CLIENT_CLOSED, down.channel().remoteAddress() + " during "
+                + request.method() + " " + request.uri());
+        UpstreamConnectionHandler connection = upstream;
+        upstream = null;
+        end();
+        if (connection != null) {
+            connection.close(); // its response is unread: it cannot be reused
+        }
+        owner.abort();
+    }
+
+    void onDeadline(long nowNanos) {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        if (requestComplete && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM)) {
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, Problem.RESPONSE_TIMEOUT,
+                    backend + " " + request.method() + " " + request.uri());
+            return;
+        }
+        if (inactivityNanos > 0 && nowNanos - lastActivity >= inactivityNanos) {
+            Problem problem = Problem.STALLED;
+            if (phase == Phase.AWAITING_HEAD) {
+                fail(HttpResponseStatus.REQUEST_TIMEOUT, problem, "request body from " + down.channel().remoteAddress());
+            } else {
+                frontend.problems().report(problem, "response to " + down.channel().remoteAddress());
+                abortBoth();
+            }
+            return;
+        }
+        armInactivity();
+    }
+
+    // ---- endings ----
+
+    private void responseComplete() {
+        UpstreamConnectionHandler connection = upstream;
+        upstream = null;
+        boolean reusable = requestComplete;
+        end();
+        down.flush();
+        if (connection != null) {
+            if (reusable) {
+                connection.release();
+            } else {
+                connection.close(); // the backend answered before reading the whole body
+            }
+        }
+        owner.exchangeDone(!closeAfterResponse && requestComplete);
+    }
+
+    private void becomeTunnel() {
+        UpstreamConnectionHandler connection = upstream;
+        Backend target = backend;
+        upstream = null;
+        backend = null;
+        phase = Phase.DONE;
+        releaseEarly();
+        down.flush();
+        if (connection == null || target == null) {
+            owner.abort();
+            return;
+        }
+        owner.switchToTunnel(connection, target::finished);
+    }
+
+    /** Something failed on the backend's side. */
+    private void backendFailed(Problem problem, String detail) {
+        if (phase == Phase.STREAMING || phase == Phase.SWITCHING) {
+            frontend.problems().report(problem, detail);
+            abortBoth();
+        } else {
+            fail(HttpResponseStatus.BAD_GATEWAY, problem, detail);
+        }
+    }
+
+    /** Something was wrong with what the client sent. */
+    private void clientFailed(HttpResponseStatus status, Problem problem, String detail) {
+        if (phase == Phase.STREAMING || phase == Phase.SWITCHING) {
+            frontend.problems().report(problem, detail);
+            abortBoth();
+        } else {
+            fail(status, problem, detail);
+        }
+    }
+
+    /** Answers the client with an error (no response byte sent yet) and drops the upstream connection. */
+    private void fail(HttpResponseStatus status, Problem problem, String detail) {
+        closeUpstream();
+        end();
+        owner.respondAndClose(status, problem, detail);
+    }
+
+    /** Like {@link #fail} when the problem was already reported (connect failures). */
+    private void finishWithError(HttpResponseStatus status) {
+        closeUpstream();
+        end();
+        owner.respondAndClose(status, status.code() == 504 ? Problem.CONNECT_TIMEOUT : Problem.BACKEND_REFUSED,
+                "cluster " + match.cluster().name() + ": no backend could be reached for "
+                        + request.method() + " " + request.uri());
+    }
+
+    /** A response is already under way: close both sides so the client cannot take it for complete. */
+    private void abortBoth() {
+        closeUpstream();
+        end();
+        owner.abort();
+    }
+
+    private void closeUpstream() {
+        UpstreamConnectionHandler connection = upstream;
+        upstream = null;
+        if (connection != null) {
+            connection.close();
+        }
+    }
+
+    private void end() {
+        phase = Phase.DONE;
+        owner.disarm();
+        releaseEarly();
+        Backend target = backend;
+        backend = null;
+        if (target != null) {
+            target.finished();
+        }
+    }
+
+    private void releaseEarly() {
+        ArrayDeque<HttpContent> queued = early;
+        early = null;
+        if (queued != null) {
+            HttpContent piece;
+            while ((piece = queued.pollFirst()) != null) {
+                piece.release();
+            }
+        }
+    }
+
+    private void armInactivity() {
+        if (inactivityNanos > 0) {
+            owner.arm(lastActivity + inactivityNanos);
+        } else {
+            owner.disarm();
+        }
+    }
+
+    private void armRequestTimeout() {
+        if (Timeouts.isOff(Duration.ofNanos(requestTimeoutNanos))) {
+            owner.disarm();
+        } else {
+            owner.arm(System.nanoTime() + requestTimeoutNanos);
+        }
+    }
+}

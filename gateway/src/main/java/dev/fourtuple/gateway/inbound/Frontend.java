@@ -1,0 +1,20 @@
+package dev.fourtuple.gateway.inbound;
+
+import dev.fourtuple.gateway.metrics.ProblemLog;
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.tunnel.TunnelMeters;
+import dev.fourtuple.gateway.upstream.UpstreamConnector;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/** What every client connection shares: one instance per gateway, handed to each connection's handler. */
+record Frontend(
+        Supplier<FrontendSettings> settings,
+        PerLoop<TimerWheel> wheels,
+        UpstreamConnector connector,
+        InboundMeters meters,
+        TunnelMeters tunnelMeters,
+        ProblemLog problems,
+        BooleanSupplier draining) {
+}

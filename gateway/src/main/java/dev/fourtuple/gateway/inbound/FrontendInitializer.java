@@ -1,0 +1,69 @@
+package dev.fourtuple.gateway.inbound;
+
+import dev.fourtuple.gateway.config.Limits;
+import dev.fourtuple.gateway.metrics.ProblemLog;
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.tunnel.TunnelMeters;
+import dev.fourtuple.gateway.upstream.UpstreamConnector;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The pipeline of a client connection, in order:
+ * <pre>
+ *   [codec: HttpServerCodec] → [proxy: HttpProxyHandler]
+ * </pre>
+ * After a WebSocket upgrade both are replaced by {@code [tunnel: TunnelRelayHandler]}.
+ */
+@Sharable
+public final class FrontendInitializer extends ChannelInitializer<Channel> {
+    public static final String CODEC = "codec";
+    public static final String PROXY = "proxy";
+    /** Pipelined requests decoded ahead of their responses, at most; beyond it the connection is closed. */
+    private static final int MAX_PIPELINED = 256;
+    /** Largest body piece handed on at once; pieces are slices of the read buffer, so bigger is cheaper. */
+    private static final int MAX_CHUNK = 64 * 1024;
+
+    private final Frontend frontend;
+    private final AtomicReference<FrontendSettings> settings;
+    private volatile boolean draining;
+
+    public FrontendInitializer(AtomicReference<FrontendSettings> settings, PerLoop<TimerWheel> wheels,
+            UpstreamConnector connector, InboundMeters meters, TunnelMeters tunnelMeters, ProblemLog problems) {
+        this.settings = settings;
+        this.frontend = new Frontend(settings::get, wheels, connector, meters, tunnelMeters, problems,
+                () -> draining);
+    }
+
+    @Override
+    protected void initChannel(Channel ch) {
+        Limits limits = settings.get().limits();
+        HttpDecoderConfig decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength(limits.maxInitialLineLength())
+                .setMaxHeaderSize(limits.maxHeaderSize())
+                .setMaxChunkSize(MAX_CHUNK);
+        ch.pipeline()
+                .addLast(CODEC, new HttpServerCodec(decoder, MAX_PIPELINED))
+                .addLast(PROXY, new HttpProxyHandler(frontend));
+    }
+
+    /**
+     * Starts draining: from now on every response says {@code Connection: close}, and connections idle
+     * between requests are closed now. Requests in flight and tunnels are left to finish.
+     */
+    public void startDrain() {
+        draining = true;
+        for (TimerWheel wheel : frontend.wheels().all()) {
+            wheel.loop().execute(() -> wheel.forEachOwner(owner -> {
+                if (owner instanceof HttpProxyHandler handler) {
+                    handler.drain();
+                }
+            }));
+        }
+    }
+}

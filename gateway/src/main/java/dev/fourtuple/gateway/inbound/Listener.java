@@ -1,0 +1,89 @@
+package dev.fourtuple.gateway.inbound;
+
+import dev.fourtuple.gateway.transport.EventLoops;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.unix.UnixChannelOption;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The listening sockets, all on one address. With a native transport there is one per event loop, bound with
+ * SO_REUSEPORT, each handing its accepted connections to its own loop: the kernel spreads accepts over the
+ * loops and no accept crosses a thread. With NIO, one socket and Netty's round-robin over the loops.
+ */
+public final class Listener {
+    private final List<Channel> channels;
+    private final InetSocketAddress address;
+
+    private Listener(List<Channel> channels, InetSocketAddress address) {
+        this.channels = List.copyOf(channels);
+        this.address = address;
+    }
+
+    /**
+     * Binds and starts accepting.
+     *
+     * @throws InterruptedException when interrupted while binding
+     * @throws io.netty.channel.ChannelException or an IOException subclass when the bind fails
+     */
+    public static Listener bind(EventLoops loops, InetSocketAddress requested, int backlog, ChannelHandler childInitializer)
+            throws InterruptedException {
+        List<Channel> bound = new ArrayList<>();
+        InetSocketAddress target = requested;
+        try {
+            if (loops.transport().isNative()) {
+                for (EventLoop loop : loops.loops()) {
+                    Channel channel = bootstrap(loops, backlog, childInitializer)
+                            .group(loop, loop)
+                            .option(UnixChannelOption.SO_REUSEPORT, true)
+                            .bind(target).sync().channel();
+                    bound.add(channel);
+                    target = (InetSocketAddress) channel.localAddress(); // port 0: the rest join the same port
+                }
+            } else {
+                bound.add(bootstrap(loops, backlog, childInitializer)
+                        .group(loops.loops().get(0), loops.group())
+                        .bind(target).sync().channel());
+            }
+        } catch (InterruptedException | RuntimeException e) {
+            bound.forEach(Channel::close);
+            throw e;
+        }
+        return new Listener(bound, (InetSocketAddress) bound.get(0).localAddress());
+    }
+
+    private static ServerBootstrap bootstrap(EventLoops loops, int backlog, ChannelHandler child) {
+        return new ServerBootstrap()
+                .channelFactory(loops.transport().serverChannelFactory())
+                .option(ChannelOption.SO_BACKLOG, backlog)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                // Options the proxy owns; not configurable (backpressure and half-close depend on them).
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(child);
+    }
+
+    /** The bound address (the real port when 0 was asked for). */
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** How many listening sockets share the port. */
+    public int socketCount() {
+        return channels.size();
+    }
+
+    /** Stops accepting; established connections are not touched. */
+    public void close() {
+        for (Channel channel : channels) {
+            channel.close().syncUninterruptibly();
+        }
+    }
+}

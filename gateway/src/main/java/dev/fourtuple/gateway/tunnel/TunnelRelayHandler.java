@@ -1,0 +1,89 @@
+package dev.fourtuple.gateway.tunnel;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The only handler of a tunnelled channel: {@code [tunnel: TunnelRelayHandler]}. Relays what its channel reads
+ * to the peer channel, with backpressure: AUTO_READ is off, and the next read is asked for only when the peer
+ * can take more (right after the flush if the peer is still writable, else when the peer turns writable,
+ * which the peer's own relay reports by calling {@code read()} on this channel).
+ *
+ * <p>Half-close is passed on (RFC 9293 §3.6): when this side's input ends, the peer's output is shut after
+ * the flush; when both directions have ended, or either side resets, the tunnel closes.
+ */
+public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
+    /** Pipeline name. */
+    public static final String NAME = "tunnel";
+    private static final Logger log = LoggerFactory.getLogger(TunnelRelayHandler.class);
+
+    private final Tunnel tunnel;
+    private final Channel peer;
+
+    TunnelRelayHandler(Tunnel tunnel, Channel peer) {
+        this.tunnel = tunnel;
+        this.peer = peer;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf) {
+            tunnel.touch();
+            peer.write(buf, peer.voidPromise());
+        } else {
+            // An empty last-content marker left by the HTTP decoder that was just removed.
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        peer.flush();
+        if (peer.isWritable()) {
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            peer.read(); // the peer stopped reading because we were full; we have drained
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            boolean peerInputDone = peer instanceof DuplexChannel duplex && duplex.isInputShutdown();
+            if (peerInputDone || !(peer instanceof DuplexChannel)) {
+                tunnel.close();
+            } else {
+                peer.flush();
+                ((DuplexChannel) peer).shutdownOutput();
+            }
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        tunnel.close();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (!(cause instanceof IOException)) {
+            log.warn("tunnel {} closed on unexpected error", ctx.channel(), cause);
+        }
+        tunnel.close();
+    }
+}

@@ -1,0 +1,197 @@
+package dev.fourtuple.gateway.upstream;
+
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One connection to a backend, and the handler at the end of its pipeline:
+ * {@code [codec: HttpClientCodec] → [upstream: UpstreamConnectionHandler]}.
+ *
+ * <p>While attached it hands every response piece to its {@link UpstreamListener}; while pooled it keeps one
+ * read outstanding only to notice the backend closing (anything else the backend sends then is a protocol
+ * error and closes it), and its pool-idle deadline sits in the loop's {@link TimerWheel}.
+ */
+public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner {
+    /** Pipeline names, for whoever reshapes the pipeline (a WebSocket upgrade). */
+    public static final String CODEC = "codec";
+    public static final String NAME = "upstream";
+
+    private final UpstreamPool pool;
+    private final Backend backend;
+    private @Nullable ChannelHandlerContext ctx;
+    private @Nullable UpstreamListener listener;
+    private TimerWheel.@Nullable Entry idleEntry;
+    private boolean reusable = true;
+    private boolean reused;
+
+    UpstreamConnectionHandler(UpstreamPool pool, Backend backend) {
+        this.pool = pool;
+        this.backend = backend;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    public Channel channel() {
+        return context().channel();
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** True when this connection served an earlier request (so it may have gone stale in the pool). */
+    public boolean wasReused() {
+        return reused;
+    }
+
+    /** Starts carrying an exchange. */
+    public void attach(UpstreamListener newListener) {
+        this.listener = newListener;
+        if (idleEntry != null) {
+            pool.wheel().disarm(idleEntry);
+        }
+    }
+
+    /** Writes a request piece without flushing; failures surface as {@link UpstreamListener#onUpstreamClosed}. */
+    public void write(HttpObject message) {
+        ChannelHandlerContext c = context();
+        c.write(message, c.voidPromise());
+    }
+
+    public void flush() {
+        context().flush();
+    }
+
+    /** Asks for the next socket read (AUTO_READ is off). */
+    public void read() {
+        context().read();
+    }
+
+    public boolean isWritable() {
+        return context().channel().isWritable();
+    }
+
+    /**
+     * The exchange is over and the connection is clean (request and response both complete): back to the
+     * pool, or closed when it may not be reused or the pool is full.
+     */
+    public void release() {
+        listener = null;
+        ChannelHandlerContext c = context();
+        if (!reusable || !c.channel().isActive() || !pool.offer(this)) {
+            c.close();
+            return;
+        }
+        reused = true;
+        if (idleEntry == null) {
+            idleEntry = pool.wheel().register(this);
+        }
+        pool.wheel().scheduleAfter(idleEntry, pool.idleTimeoutNanos());
+        c.read(); // to see the backend close it while idle
+    }
+
+    /** Detaches and closes: the exchange ended in a state the connection cannot be reused from. */
+    public void close() {
+        listener = null;
+        context().close();
+    }
+
+    /** Detaches for good: the pipeline is being turned into a tunnel and this handler removed. */
+    public void detachForTunnel() {
+        listener = null;
+        reusable = false;
+        unregisterIdleEntry();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        UpstreamListener current = listener;
+        if (current == null) {
+            ReferenceCountUtil.release(msg);
+            ctx.close(); // a backend talking while pooled breaks HTTP/1.1 framing: never reuse it
+            return;
+        }
+        if (msg instanceof HttpResponse response && response.status().code() >= 200 && !HttpUtil.isKeepAlive(response)) {
+            reusable = false;
+        }
+        if (msg instanceof HttpObject httpObject) {
+            if (httpObject.decoderResult().isFailure()) {
+                reusable = false;
+            }
+            current.onResponse(httpObject);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        UpstreamListener current = listener;
+        if (current != null) {
+            current.onResponseReadComplete();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        UpstreamListener current = listener;
+        if (current != null && ctx.channel().isWritable()) {
+            current.onUpstreamWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        pool.remove(this);
+        unregisterIdleEntry();
+        UpstreamListener current = listener;
+        listener = null;
+        if (current != null) {
+            current.onUpstreamClosed(null);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        reusable = false;
+        UpstreamListener current = listener;
+        listener = null;
+        ctx.close();
+        if (current != null) {
+            current.onUpstreamClosed(cause);
+        }
+    }
+
+    @Override
+    public void onDeadline(long nowNanos) {
+        if (listener == null) {
+            context().close(); // unused in the pool for keepalive-idle-timeout
+        }
+    }
+
+    private void unregisterIdleEntry() {
+        if (idleEntry != null) {
+            pool.wheel().unregister(idleEntry);
+            idleEntry = null;
+        }
+    }
+
+    private ChannelHandlerContext context() {
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            throw new IllegalStateException("not in a pipeline yet");
+        }
+        return c;
+    }
+}

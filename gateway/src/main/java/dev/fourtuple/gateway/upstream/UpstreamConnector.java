@@ -1,0 +1,97 @@
+package dev.fourtuple.gateway.upstream;
+
+import dev.fourtuple.gateway.config.UpstreamSettings;
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import dev.fourtuple.gateway.transport.EventLoops;
+import dev.fourtuple.gateway.transport.PerLoop;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import java.time.Duration;
+
+/**
+ * Hands out connections to backends: a pooled keep-alive connection of the caller's loop when there is one,
+ * else a new connection made on the caller's loop. Either way the connection lives on the same loop as the
+ * downstream connection that asked, so the two never hand data across threads.
+ */
+public final class UpstreamConnector {
+    /** Response heads from backends may be larger than what we accept from clients; still bounded. */
+    private static final int MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
+    private static final int MAX_RESPONSE_LINE = 16 * 1024;
+    /** Largest body piece handed on at once; pieces are slices of the read buffer, so bigger is cheaper. */
+    private static final int MAX_CHUNK = 64 * 1024;
+
+    /** Told how the acquire went; called on the caller's loop, possibly before acquire returns. */
+    public interface Callback {
+        void onConnected(UpstreamConnectionHandler connection);
+
+        void onConnectFailed(Throwable cause);
+    }
+
+    private final PerLoop<LoopState> perLoop;
+    private final UpstreamMeters meters;
+
+    private record LoopState(UpstreamPool pool, Bootstrap bootstrap) {
+    }
+
+    public UpstreamConnector(EventLoops loops, PerLoop<TimerWheel> wheels, UpstreamSettings settings,
+            Duration connectTimeout, UpstreamMeters meters) {
+        this.meters = meters;
+        this.perLoop = loops.perLoop(loop -> new LoopState(
+                new UpstreamPool(wheels.get(loop), settings.keepaliveMaxIdle(),
+                        settings.keepaliveIdleTimeout().toNanos()),
+                new Bootstrap()
+                        .group(loop)
+                        .channelFactory(loops.transport().socketChannelFactory())
+                        // Options the proxy owns; not configurable (backpressure and half-close depend on them).
+                        .option(ChannelOption.AUTO_READ, false)
+                        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .option(ChannelOption.SO_KEEPALIVE, true)
+                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())));
+    }
+
+    /** A pooled connection to the backend if the loop has one, else a new one. */
+    public void acquire(EventLoop loop, Backend backend, Callback callback) {
+        UpstreamConnectionHandler pooled = perLoop.get(loop).pool().poll(backend.address());
+        if (pooled != null) {
+            meters.reused();
+            callback.onConnected(pooled);
+            return;
+        }
+        connect(loop, backend, callback);
+    }
+
+    /** Always a new connection (used to retry after a pooled one turned out stale). */
+    public void connect(EventLoop loop, Backend backend, Callback callback) {
+        LoopState state = perLoop.get(loop);
+        UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool(), backend);
+        ChannelFuture future = state.bootstrap().clone()
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline()
+                                .addLast(UpstreamConnectionHandler.CODEC, new HttpClientCodec(new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(MAX_RESPONSE_LINE)
+                                        .setMaxHeaderSize(MAX_RESPONSE_HEADER_SIZE)
+                                        .setMaxChunkSize(MAX_CHUNK), false, false))
+                                .addLast(UpstreamConnectionHandler.NAME, handler);
+                    }
+                })
+                .connect(backend.address());
+        future.addListener((ChannelFuture f) -> {
+            if (f.isSuccess()) {
+                meters.opened(f.channel());
+                callback.onConnected(handler);
+            } else {
+                meters.connectFailed();
+                callback.onConnectFailed(f.cause());
+            }
+        });
+    }
+}

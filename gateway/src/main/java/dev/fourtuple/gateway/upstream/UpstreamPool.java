@@ -1,0 +1,82 @@
+package dev.fourtuple.gateway.upstream;
+
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Idle keep-alive connections of one event loop, by backend address. Most recently used first: a connection
+ * that just served a request is the least likely to have been closed by the backend meanwhile, and the rest
+ * age out on {@code keepalive-idle-timeout} when traffic drops.
+ *
+ * <p>Concurrency note: confined to its loop; no locks.
+ */
+final class UpstreamPool {
+    private final Map<InetSocketAddress, ArrayDeque<UpstreamConnectionHandler>> idle = new HashMap<>();
+    private final TimerWheel wheel;
+    private final int maxIdlePerBackend;
+    private final long idleTimeoutNanos;
+
+    UpstreamPool(TimerWheel wheel, int maxIdlePerBackend, long idleTimeoutNanos) {
+        this.wheel = wheel;
+        this.maxIdlePerBackend = maxIdlePerBackend;
+        this.idleTimeoutNanos = idleTimeoutNanos;
+    }
+
+    TimerWheel wheel() {
+        return wheel;
+    }
+
+    long idleTimeoutNanos() {
+        return idleTimeoutNanos;
+    }
+
+    /** An idle, still open connection to the address, or null. */
+    @Nullable UpstreamConnectionHandler poll(InetSocketAddress address) {
+        ArrayDeque<UpstreamConnectionHandler> queue = idle.get(address);
+        if (queue == null) {
+            return null;
+        }
+        UpstreamConnectionHandler connection;
+        while ((connection = queue.pollFirst()) != null) {
+            if (connection.channel().isActive()) {
+                return connection;
+            }
+        }
+        return null;
+    }
+
+    /** Keeps the connection for reuse; false when the backend's idle list is full. */
+    boolean offer(UpstreamConnectionHandler connection) {
+        if (maxIdlePerBackend == 0) {
+            return false;
+        }
+        ArrayDeque<UpstreamConnectionHandler> queue =
+                idle.computeIfAbsent(connection.backend().address(), a -> new ArrayDeque<>());
+        if (queue.size() >= maxIdlePerBackend) {
+            return false;
+        }
+        queue.addFirst(connection);
+        return true;
+    }
+
+    /** Forgets a connection that closed (no-op when it was not idle here). */
+    void remove(UpstreamConnectionHandler connection) {
+        ArrayDeque<UpstreamConnectionHandler> queue = idle.get(connection.backend().address());
+        if (queue != null) {
+            queue.remove(connection);
+        }
+    }
+
+    /** Idle connections held, over all backends. */
+    int size() {
+        int total = 0;
+        for (ArrayDeque<UpstreamConnectionHandler> queue : idle.values()) {
+            total += queue.size();
+        }
+        return total;
+    }
+}
