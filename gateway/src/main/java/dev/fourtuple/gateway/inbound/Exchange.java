@@ -90,7 +90,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     }
 
     void start() {
-        lastActivity = System.nanoTime();
+        lastActivity = owner.now();
         armInactivity();
         Backend first = match.cluster().pick(tried);
         if (first == null) {
@@ -165,7 +165,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             ReferenceCountUtil.release(message);
             return;
         }
-        lastActivity = System.nanoTime();
+        lastActivity = owner.now();
         if (message.decoderResult().isFailure()) {
             ReferenceCountUtil.release(message);
             backendFailed(Problem.BAD_RESPONSE, String.valueOf(message.decoderResult().cause()));
@@ -297,7 +297,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     }
 
     void onRequestContent(HttpContent content) {
-        lastActivity = System.nanoTime();
+        lastActivity = owner.now();
         if (content.decoderResult().isFailure()) {
             content.release();
             clientFailed(HttpResponseStatus.BAD_REQUEST, Problem.BAD_REQUEST,
@@ -501,7 +501,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         if (Timeouts.isOff(Duration.ofNanos(requestTimeoutNanos))) {
             owner.disarm();
         } else {
-            owner.arm(System.nanoTime() + requestTimeoutNanos);
+            owner.arm(owner.now() + requestTimeoutNanos);
         }
     }
 }

@@ -273,7 +273,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         if (Timeouts.isOff(idle)) {
             disarm();
         } else {
-            arm(System.nanoTime() + idle.toNanos());
+            arm(now() + idle.toNanos());
         }
         ArrayDeque<Object> queued = pending;
         if (queued != null && !queued.isEmpty()) {
@@ -311,6 +311,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     void abort() {
         exchange = null;
         context().close();
+    }
+
+    /** The connection's clock: its loop's ticker, the scale of every deadline. */
+    long now() {
+        TimerWheel loopWheel = wheel;
+        return loopWheel != null ? loopWheel.now() : System.nanoTime();
     }
 
     void arm(long deadlineNanos) {

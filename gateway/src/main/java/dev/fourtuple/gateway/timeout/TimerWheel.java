@@ -2,10 +2,12 @@ package dev.fourtuple.gateway.timeout;
 
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.util.concurrent.Ticker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A hashed timing wheel confined to one event loop: every timeout of every connection on the loop, driven by
@@ -64,6 +66,7 @@ public final class TimerWheel {
     private static final long DEFAULT_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final EventLoop loop;
+    private final Ticker ticker;
     private final long tickNanos;
     private final long origin;
     private final Entry[] buckets = new Entry[WHEEL_SIZE];
@@ -71,12 +74,13 @@ public final class TimerWheel {
     private final List<Entry> firing = new ArrayList<>();
     private long processedTick;
     private int size;
-    private ScheduledFuture<?> ticker;
+    private @Nullable ScheduledFuture<?> tickTask;
 
     private TimerWheel(EventLoop loop, long tickNanos) {
         this.loop = loop;
+        this.ticker = loop.ticker();
         this.tickNanos = tickNanos;
-        this.origin = System.nanoTime();
+        this.origin = ticker.nanoTime();
         for (int i = 0; i < WHEEL_SIZE; i++) {
             buckets[i] = new Entry(now -> { });
         }
@@ -89,12 +93,20 @@ public final class TimerWheel {
 
     static TimerWheel start(EventLoop loop, long tickNanos) {
         TimerWheel wheel = new TimerWheel(loop, tickNanos);
-        wheel.ticker = loop.scheduleAtFixedRate(wheel::tick, tickNanos, tickNanos, TimeUnit.NANOSECONDS);
+        wheel.tickTask = loop.scheduleAtFixedRate(wheel::tick, tickNanos, tickNanos, TimeUnit.NANOSECONDS);
         return wheel;
     }
 
     public EventLoop loop() {
         return loop;
+    }
+
+    /**
+     * The loop's clock (its {@link Ticker}), the scale of every deadline here. Use it, not
+     * {@link System#nanoTime()}, for anything compared with a deadline: tests drive it with a mock ticker.
+     */
+    public long now() {
+        return ticker.nanoTime();
     }
 
     /** Adds an owner, disarmed. */
@@ -105,7 +117,7 @@ public final class TimerWheel {
         return entry;
     }
 
-    /** Arms (or re-arms) the entry to fire at {@code deadlineNanos} ({@link System#nanoTime()} scale). */
+    /** Arms (or re-arms) the entry to fire at {@code deadlineNanos} ({@link #now()} scale). */
     public void schedule(Entry entry, long deadlineNanos) {
         if (entry.bucket == Entry.GONE) {
             return;
@@ -120,7 +132,7 @@ public final class TimerWheel {
 
     /** Arms the entry {@code timeoutNanos} from now. */
     public void scheduleAfter(Entry entry, long timeoutNanos) {
-        schedule(entry, System.nanoTime() + timeoutNanos);
+        schedule(entry, now() + timeoutNanos);
     }
 
     /** Disarms the entry; it stays registered. */
@@ -159,13 +171,14 @@ public final class TimerWheel {
 
     /** Stops ticking. Entries are left as they are; their channels close with the loop. */
     public void stop() {
-        if (ticker != null) {
-            ticker.cancel(false);
+        ScheduledFuture<?> task = tickTask;
+        if (task != null) {
+            task.cancel(false);
         }
     }
 
     void tick() {
-        long now = System.nanoTime();
+        long now = now();
         long target = (now - origin) / tickNanos;
         long from = Math.max(processedTick + 1, target - WHEEL_SIZE + 1);
         for (long t = from; t <= target; t++) {

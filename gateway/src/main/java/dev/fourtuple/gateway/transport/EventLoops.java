@@ -54,7 +54,7 @@ public final class EventLoops {
 
     /** Creates one {@code T} per loop, on the calling thread. */
     public <T> PerLoop<T> perLoop(Function<EventLoop, T> factory) {
-        return new PerLoop<>(loops, factory);
+        return PerLoop.of(loops, factory);
     }
 
     /** Stops the loops, closing every channel still registered, and waits up to the given time. */

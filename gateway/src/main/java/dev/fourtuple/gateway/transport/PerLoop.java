@@ -4,7 +4,6 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.Collection;
 import java.util.IdentityHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -15,12 +14,17 @@ import java.util.function.Function;
 public final class PerLoop<T> {
     private final Map<EventExecutor, T> byLoop;
 
-    PerLoop(List<EventLoop> loops, Function<EventLoop, T> factory) {
+    private PerLoop(Collection<EventLoop> loops, Function<EventLoop, T> factory) {
         Map<EventExecutor, T> map = new IdentityHashMap<>();
         for (EventLoop loop : loops) {
             map.put(loop, factory.apply(loop));
         }
         this.byLoop = map;
+    }
+
+    /** One {@code T} for each of the loops, created on the calling thread. */
+    public static <T> PerLoop<T> of(Collection<EventLoop> loops, Function<EventLoop, T> factory) {
+        return new PerLoop<>(loops, factory);
     }
 
     /** The state of the given loop. */

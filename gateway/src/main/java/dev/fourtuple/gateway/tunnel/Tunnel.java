@@ -32,7 +32,7 @@ public final class Tunnel implements TimerWheel.Owner {
         this.meters = meters;
         this.onClose = onClose;
         this.entry = wheel.register(this);
-        this.lastActivity = System.nanoTime();
+        this.lastActivity = wheel.now();
     }
 
     /**
@@ -71,7 +71,7 @@ public final class Tunnel implements TimerWheel.Owner {
     }
 
     void touch() {
-        lastActivity = System.nanoTime();
+        lastActivity = wheel.now();
     }
 
     @Override
