@@ -1,6 +1,17 @@
 package dev.fourtuple.gateway.config;
 
 /** The {@code balancer} setting of a cluster. */
-public enum BalancerKind {
-    ROUND_ROBIN, LEAST_CONNECTIONS
+public enum BalancerKind implements ConfigWord {
+    ROUND_ROBIN("round-robin"), LEAST_CONNECTIONS("least-connections");
+
+    private final String word;
+
+    BalancerKind(String word) {
+        this.word = word;
+    }
+
+    @Override
+    public String word() {
+        return word;
+    }
 }

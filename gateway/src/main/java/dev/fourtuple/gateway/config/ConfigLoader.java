@@ -14,6 +14,7 @@ import java.net.URL;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -30,6 +31,10 @@ public final class ConfigLoader {
     private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9.-]{1,253}");
     private static final Duration MS = Duration.ofMillis(1);
+    /** Problems sorted by file, then line (a stable sort: same line keeps the order found). */
+    private static final Comparator<ConfigProblem> IN_FILE_ORDER = Comparator
+            .comparing((ConfigProblem p) -> fileOf(p.location()))
+            .thenComparingInt(p -> lineOf(p.location()));
 
     private ConfigLoader() {
     }
@@ -66,8 +71,10 @@ public final class ConfigLoader {
             throw fromException(e, source);
         }
         List<ConfigProblem> problems = new ArrayList<>();
-        GatewayConfig config = new Mapping(problems).gateway(new ConfigSection(merged.root(), "", problems), source);
+        GatewayConfig config = new Mapping(problems).gateway(
+                new ConfigSection(merged.root(), "", source, problems), source);
         if (!problems.isEmpty()) {
+            problems.sort(IN_FILE_ORDER);
             throw new ConfigProblems(problems);
         }
         return config;
@@ -79,7 +86,22 @@ public final class ConfigLoader {
         if (url == null) {
             throw new IllegalStateException(REFERENCE + " is missing from the classpath: broken build");
         }
-        return ConfigFactory.parseURL(url, ConfigParseOptions.defaults().setAllowMissing(false));
+        return ConfigFactory.parseURL(url, ConfigParseOptions.defaults().setAllowMissing(false)
+                .setOriginDescription(ConfigSection.REFERENCE_ORIGIN));
+    }
+
+    private static String fileOf(String location) {
+        int colon = location.lastIndexOf(':');
+        return colon > 0 && lineOf(location) > 0 ? location.substring(0, colon) : location;
+    }
+
+    private static int lineOf(String location) {
+        int colon = location.lastIndexOf(':');
+        try {
+            return colon > 0 ? Integer.parseInt(location.substring(colon + 1)) : 0;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     private static ConfigProblems fromException(ConfigException e, String source) {
@@ -140,7 +162,8 @@ public final class ConfigLoader {
                 if (!CLUSTER_NAME.matcher(name).matches()) {
                     section.problem(name, value, "a cluster name of letters, digits, '-' and '_'");
                 }
-                ConfigSection cluster = new ConfigSection(object.withFallback(defaults), section.pathOf(name), problems);
+                ConfigSection cluster = new ConfigSection(object.withFallback(defaults), section.pathOf(name),
+                        ConfigSection.locate(object.origin()), problems);
                 List<InetSocketAddress> backends = new ArrayList<>();
                 List<ConfigValue> listed = cluster.list("backends");
                 for (int i = 0; i < listed.size(); i++) {
@@ -175,7 +198,8 @@ public final class ConfigLoader {
                             ConfigSection.render(value), "a route object { host, path-prefix, cluster }"));
                     continue;
                 }
-                ConfigSection route = new ConfigSection(object.withFallback(defaults), path, problems);
+                ConfigSection route = new ConfigSection(object.withFallback(defaults), path,
+                        ConfigSection.locate(object.origin()), problems);
                 String host = route.string("host", "*").trim().toLowerCase(Locale.ROOT);
                 if (!host.equals("*") && !HOST_NAME.matcher(host).matches()) {
                     route.problem("host", route.object().get("host"), "\"*\" or a host name without port");

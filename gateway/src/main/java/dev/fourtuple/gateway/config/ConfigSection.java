@@ -2,6 +2,7 @@ package dev.fourtuple.gateway.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigRenderOptions;
@@ -12,9 +13,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -28,18 +29,40 @@ import org.jspecify.annotations.Nullable;
 final class ConfigSection {
     private static final ConfigRenderOptions CONCISE = ConfigRenderOptions.concise();
     private static final String OFF = "off";
+    private static final Pattern TRAILING_LINE = Pattern.compile(": [0-9]+$");
+
+    /** Origin description given to reference.conf, so its values can be told from the user's. */
+    static final String REFERENCE_ORIGIN = "reference.conf (defaults)";
 
     private final ConfigObject object;
     private final Config config;
     private final String path;
+    private final String home;
     private final List<ConfigProblem> problems;
+    private final boolean quiet;
     private final Set<String> known = new HashSet<>();
 
-    ConfigSection(ConfigObject object, String path, List<ConfigProblem> problems) {
+    /**
+     * @param home where a problem is reported when it has no value of the user's to point at (a missing
+     *             key, or a default that does not fit): the user's file, or the user's object
+     */
+    ConfigSection(ConfigObject object, String path, String home, List<ConfigProblem> problems) {
+        this(object, path, home, problems, false);
+    }
+
+    private ConfigSection(ConfigObject object, String path, String home, List<ConfigProblem> problems,
+            boolean quiet) {
         this.object = object;
         this.config = object.toConfig();
         this.path = path;
+        this.home = home;
         this.problems = problems;
+        this.quiet = quiet;
+    }
+
+    /** Where problems without a value of the user's are reported. */
+    String home() {
+        return home;
     }
 
     /** Full path of a key of this section, for messages. */
@@ -52,7 +75,9 @@ final class ConfigSection {
         known.add(key);
         ConfigValue value = object.get(key);
         if (value == null || value.valueType() == ConfigValueType.NULL) {
-            problems.add(new ConfigProblem(locate(object.origin()), pathOf(key), "(missing)", "a value"));
+            if (!quiet) {
+                problems.add(new ConfigProblem(home, pathOf(key), "(missing)", "a value"));
+            }
             return null;
         }
         return value;
@@ -177,8 +202,8 @@ final class ConfigSection {
         }
     }
 
-    /** An enum written in lower case with dashes: {@code least-connections} for {@code LEAST_CONNECTIONS}. */
-    <E extends Enum<E>> E enumValue(String key, Class<E> type, E fallback) {
+    /** One of an enum's {@link ConfigWord} spellings. */
+    <E extends Enum<E> & ConfigWord> E enumValue(String key, Class<E> type, E fallback) {
         ConfigValue value = value(key);
         if (value == null) {
             return fallback;
@@ -186,34 +211,30 @@ final class ConfigSection {
         if (value.valueType() == ConfigValueType.STRING) {
             String word = ((String) value.unwrapped()).trim();
             for (E constant : type.getEnumConstants()) {
-                if (spell(constant).equals(word)) {
+                if (constant.word().equals(word)) {
                     return constant;
                 }
             }
         }
         List<String> words = new ArrayList<>();
         for (E constant : type.getEnumConstants()) {
-            words.add(spell(constant));
+            words.add(constant.word());
         }
         problem(key, value, String.join(" | ", words));
         return fallback;
-    }
-
-    /** How an enum constant is written in the config file. */
-    static String spell(Enum<?> constant) {
-        return constant.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** A nested object; a problem and an empty section when the value is not an object. */
     ConfigSection section(String key) {
         ConfigValue value = value(key);
         if (value instanceof ConfigObject nested) {
-            return new ConfigSection(nested, pathOf(key), problems);
+            return new ConfigSection(nested, pathOf(key), home, problems);
         }
         if (value != null) {
             problem(key, value, "an object { ... }");
         }
-        return new ConfigSection(com.typesafe.config.ConfigFactory.empty().root(), pathOf(key), problems);
+        // Already reported once: the keys it lacks are not further problems.
+        return new ConfigSection(ConfigFactory.empty().root(), pathOf(key), home, problems, true);
     }
 
     /** A list value; a problem and an empty list when the value is not a list. */
@@ -238,9 +259,16 @@ final class ConfigSection {
         return object;
     }
 
-    /** Records a problem with the value at {@code key} of this section. */
+    /**
+     * Records a problem with the value at {@code key} of this section. A value the user did not write (a
+     * default that does not fit, such as the empty route list) is reported at this section's home.
+     */
     void problem(String key, ConfigValue value, String expected) {
-        problems.add(new ConfigProblem(locate(value.origin()), pathOf(key), render(value), expected));
+        String location = locate(value.origin());
+        if (location.startsWith(REFERENCE_ORIGIN)) {
+            location = home;
+        }
+        problems.add(new ConfigProblem(location, pathOf(key), render(value), expected));
     }
 
     /** Records a problem for every key of this object that no getter asked for. */
@@ -301,11 +329,15 @@ final class ConfigSection {
         return value.render(CONCISE);
     }
 
-    /** "FILE:LINE" of an origin, or the best description Typesafe Config has. */
+    /** "FILE:LINE" of an origin. */
     static String locate(ConfigOrigin origin) {
         String name = origin.filename();
         if (name == null) {
-            name = origin.resource() != null ? origin.resource() : origin.description();
+            name = origin.resource();
+        }
+        if (name == null) {
+            // A parsed string or URL: the description is "NAME" or "NAME: LINE"; keep the name.
+            name = TRAILING_LINE.matcher(origin.description()).replaceFirst("");
         }
         return origin.lineNumber() > 0 ? name + ":" + origin.lineNumber() : name;
     }

@@ -8,12 +8,18 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpServerCodec;
 import java.net.InetSocketAddress;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A small backend that answers what it is asked, for demos, tests and benchmarks:
  * <ul>
- *   <li>{@code GET /ws} with {@code Upgrade: websocket}: echoes every frame.</li>
+ *   <li>{@code GET /ws} with {@code Upgrade: websocket}: echoes every frame (an upgrade request to any other
+ *       path is answered as a plain request, without upgrading).</li>
  *   <li>{@code GET /poll?wait=MILLIS}: answers after that long (a long-poll).</li>
  *   <li>{@code GET /bytes?n=N}: streams N bytes of the pattern {@code i % 251}, honouring backpressure.</li>
  *   <li>{@code GET /status/CODE}: answers with that status.</li>
@@ -27,17 +33,21 @@ public final class EchoBackend implements AutoCloseable {
     private final String name;
     private final EventLoops loops;
     private final Channel channel;
+    private final ChannelGroup connections;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-    private EchoBackend(String name, EventLoops loops, Channel channel) {
+    private EchoBackend(String name, EventLoops loops, Channel channel, ChannelGroup connections) {
         this.name = name;
         this.loops = loops;
         this.channel = channel;
+        this.connections = connections;
     }
 
     /** Starts a backend with its own event loops of the given transport. */
     public static EchoBackend start(InetSocketAddress address, String name, TransportKind transport, int threads)
             throws InterruptedException {
         EventLoops loops = EventLoops.start(transport, threads, "echo-" + name);
+        ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
         try {
             Channel channel = new ServerBootstrap()
                     .group(loops.group())
@@ -48,13 +58,14 @@ public final class EchoBackend implements AutoCloseable {
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
+                            connections.add(ch);
                             ch.pipeline()
                                     .addLast("codec", new HttpServerCodec())
                                     .addLast("echo", new EchoBackendHandler(name));
                         }
                     })
                     .bind(address).sync().channel();
-            return new EchoBackend(name, loops, channel);
+            return new EchoBackend(name, loops, channel, connections);
         } catch (InterruptedException | RuntimeException e) {
             loops.shutdown(Duration.ofSeconds(2));
             throw e;
@@ -72,7 +83,12 @@ public final class EchoBackend implements AutoCloseable {
     /** Stops accepting and closes every connection (a backend crash, as far as the gateway can tell). */
     @Override
     public void close() {
-        channel.close().syncUninterruptibly();
-        loops.shutdown(Duration.ofSeconds(2));
+        if (closed.compareAndSet(false, true)) {
+            channel.close().syncUninterruptibly();
+            // Close every connection before the loops stop: a loop shut down with channels still open can
+            // leave their sockets established, which is a hung backend, not a dead one.
+            connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+            loops.shutdown(Duration.ofSeconds(2));
+        }
     }
 }

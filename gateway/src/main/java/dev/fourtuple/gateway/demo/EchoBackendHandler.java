@@ -65,7 +65,7 @@ final class EchoBackendHandler extends ChannelInboundHandlerAdapter {
     private void onRequest(ChannelHandlerContext ctx, HttpRequest request) {
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
         String path = uri.path();
-        if (request.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+        if (path.equals("/ws") && request.headers().contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
             WebSocketServerHandshaker ws = new WebSocketServerHandshakerFactory(
                     "ws://" + request.headers().get(HttpHeaderNames.HOST) + path, null, true, MAX_FRAME)
                     .newHandshaker(request);

@@ -54,6 +54,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     private @Nullable ArrayDeque<Object> pending;
     private boolean servedOne;
     private boolean closeWhenDone;
+    private boolean closing;
     private boolean closed;
 
     HttpProxyHandler(Frontend frontend) {
@@ -87,6 +88,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     }
 
     private void dispatch(Object msg) {
+        if (closing) {
+            ReferenceCountUtil.release(msg); // answered and closing: whatever else was decoded is moot
+            return;
+        }
         Exchange current = exchange;
         if (current != null) {
             if (msg instanceof HttpContent content && current.expectsRequestContent()) {
@@ -116,12 +121,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         ChannelHandlerContext c = context();
         frontend.meters().request();
         disarm();
-        if (closeWhenDone && servedOne) {
-            ReferenceCountUtil.release(request);
-            return; // client half-closed or drain began: no new request on this connection
-        }
         DecoderResult result = request.decoderResult();
         if (result.isFailure()) {
+            ReferenceCountUtil.release(request); // the decoder hands a failed head over as a full message
             rejectMalformed(result.cause());
             return;
         }
@@ -172,7 +174,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     /** Asks for the next read unless held requests wait or the exchange cannot take more now. */
     void readIfWanted() {
-        if (closed) {
+        if (closed || closing) {
             return;
         }
         ArrayDeque<Object> queued = pending;
@@ -201,7 +203,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             closeWhenDone = true;
             Exchange current = exchange;
             if (current == null) {
-                ctx.close();
+                abort();
             } else if (!current.requestComplete()) {
                 current.onClientGone();
             }
@@ -227,15 +229,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof IOException) {
-            if (exchange != null) {
-                frontend.problems().report(Problem.CLIENT_CLOSED, ctx.channel().remoteAddress() + ": " + cause.getMessage());
-            }
-        } else {
+        if (!(cause instanceof IOException)) {
             frontend.problems().report(Problem.INTERNAL, ctx.channel() + ": " + cause);
             log.debug("unexpected error on {}", ctx.channel(), cause);
         }
-        ctx.close();
+        Exchange current = exchange;
+        if (current != null) {
+            current.onClientGone(); // reports the reset, drops the upstream side, then aborts this side
+        } else {
+            abort();
+        }
     }
 
     @Override
@@ -247,7 +250,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, Problem.HEADER_TIMEOUT,
                     String.valueOf(context().channel().remoteAddress()));
         } else {
-            context().close(); // idle keep-alive connection: the normal end of a connection
+            abort(); // idle keep-alive connection: the normal end of a connection
         }
     }
 
@@ -255,7 +258,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     void drain() {
         closeWhenDone = true;
         if (exchange == null && !closed) {
-            context().close();
+            abort();
         }
     }
 
@@ -302,14 +305,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     void respondAndClose(HttpResponseStatus status, Problem problem, String detail) {
         frontend.problems().report(problem, detail);
         exchange = null;
-        closeWhenDone = true;
+        closing = true;
         disarm();
         context().writeAndFlush(ErrorResponses.of(status)).addListener(ChannelFutureListener.CLOSE);
     }
 
-    /** Closes at once: a response was cut short and the client must not take it for complete. */
+    /**
+     * Closes at once, dropping whatever else was decoded. Used when a response was cut short (the client must
+     * not take it for complete) and when there is nothing in flight to finish.
+     */
     void abort() {
         exchange = null;
+        closing = true;
         context().close();
     }
 
@@ -373,6 +380,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     }
 
     private void closeAfterFlush() {
+        closing = true;
         disarm();
         context().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }

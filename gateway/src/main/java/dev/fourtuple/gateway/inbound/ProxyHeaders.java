@@ -97,9 +97,7 @@ final class ProxyHeaders {
             chunked = false; // HTTP/1.0 has no chunked coding: relay the bytes and close to delimit
             keepAlive = false;
         }
-        if (chunked) {
-            HttpUtil.setTransferEncodingChunked(response, true);
-        }
+        HttpUtil.setTransferEncodingChunked(response, chunked);
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (!keepAlive) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A hashed timing wheel confined to one event loop: every timeout of every connection on the loop, driven by
@@ -62,6 +64,7 @@ public final class TimerWheel {
         }
     }
 
+    private static final Logger log = LoggerFactory.getLogger(TimerWheel.class);
     private static final int WHEEL_SIZE = 1024; // ~102 s per turn at the default tick
     private static final long DEFAULT_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
@@ -124,7 +127,10 @@ public final class TimerWheel {
         }
         unlink(entry);
         entry.deadline = deadlineNanos;
-        long tick = Math.max((deadlineNanos - origin) / tickNanos, processedTick + 1);
+        // Round up: the bucket must be visited at or after the deadline, never in the tick just before it
+        // (which would leave the entry waiting a whole turn of the wheel).
+        long sinceOrigin = Math.max(0, deadlineNanos - origin);
+        long tick = Math.max((sinceOrigin + tickNanos - 1) / tickNanos, processedTick + 1);
         int index = (int) (tick & (WHEEL_SIZE - 1));
         link(buckets[index], entry);
         entry.bucket = index;
@@ -208,7 +214,12 @@ public final class TimerWheel {
                 continue; // an earlier owner in this batch re-armed or unregistered it
             }
             linkParked(entry);
-            entry.owner.onDeadline(now);
+            try {
+                entry.owner.onDeadline(now);
+            } catch (RuntimeException e) {
+                // One owner's bug must not stop the tick task, which would freeze every timeout on the loop.
+                log.error("timeout handler of {} failed", entry.owner, e);
+            }
         }
         firing.clear();
     }

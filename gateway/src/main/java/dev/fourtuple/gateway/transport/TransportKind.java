@@ -111,6 +111,6 @@ public enum TransportKind {
 
     /** The spelling used in the config file and in log lines. */
     public String configName() {
-        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        return name().toLowerCase(java.util.Locale.ROOT);
     }
 }

@@ -4,6 +4,7 @@ import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -149,6 +150,17 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
             current.onUpstreamWritable();
         }
         ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            // The backend closed its side. ALLOW_HALF_CLOSURE (needed by tunnels) keeps the channel open, but
+            // an HTTP connection is done: the decoder has already delivered a close-delimited body's end.
+            ctx.close();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

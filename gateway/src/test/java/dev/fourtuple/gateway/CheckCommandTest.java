@@ -1,0 +1,115 @@
+package dev.fourtuple.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI as a user runs it: a child JVM, its exit code and what it prints. */
+class CheckCommandTest {
+    private static final String VALID = """
+            listen = "127.0.0.1:8080"
+            clusters {
+              echo { backends = ["127.0.0.1:9001", "127.0.0.1:9002"], balancer = round-robin }
+            }
+            routes = [ { host = "*", path-prefix = "/", cluster = echo } ]
+            """;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(60)
+    void validFileExitsZeroAndSaysOk() throws Exception {
+        Path config = write("gateway.conf", VALID);
+
+        Result result = run("check", "--config", config.toString());
+
+        assertThat(result.exit()).as(result.toString()).isZero();
+        assertThat(result.out()).contains(config + ": ok (1 route(s), 1 cluster(s))");
+        assertThat(result.err()).isEmpty();
+    }
+
+    @Test
+    @Timeout(60)
+    void unknownKeyExitsTwoNamingFileLineAndKey() throws Exception {
+        Path config = write("gateway.conf", VALID + "idle-timout = 5s\n");
+
+        Result result = run("check", "--config", config.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).contains(
+                config + ":6: idle-timout: \"5s\" (expected: no such key; did you mean idle-timeout?)",
+                config + ": 1 problem(s); nothing was started");
+        assertThat(result.out()).doesNotContain(": ok (");
+    }
+
+    @Test
+    @Timeout(60)
+    void missingFileExitsTwo() throws Exception {
+        Path absent = dir.resolve("absent.conf");
+
+        Result result = run("check", "--config", absent.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).contains(absent + ": (file): ", "(expected: a readable HOCON file)");
+    }
+
+    @Test
+    @Timeout(60)
+    void runWithInvalidConfigExitsTwoWithoutStarting() throws Exception {
+        Path config = write("gateway.conf", VALID.replace("127.0.0.1:8080", "127.0.0.1:0") + "backlog = 0\n");
+
+        Result result = run("run", "--config", config.toString());
+
+        // run serves until a signal, so returning at all shows nothing was started.
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).contains(config + ":6: backlog: 0 (expected: 1..65535)",
+                config + ": 1 problem(s); nothing was started");
+    }
+
+    @Test
+    @Timeout(60)
+    void checkWithoutConfigExitsTwoWithUsage() throws Exception {
+        Result result = run("check");
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).contains("--config FILE is required", "usage: fourtuple",
+                "fourtuple check --config FILE");
+    }
+
+    private Path write(String name, String text) throws IOException {
+        Path file = dir.resolve(name);
+        Files.writeString(file, text);
+        return file;
+    }
+
+    private Result run(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
+        command.addAll(List.of(args));
+        // Files, not pipes: a child that fills a pipe nobody reads yet would block.
+        File out = dir.resolve("stdout.txt").toFile();
+        File err = dir.resolve("stderr.txt").toFile();
+        Process process = new ProcessBuilder(command).redirectOutput(out).redirectError(err).start();
+        try {
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("exited within 30 s: %s", command).isTrue();
+        } finally {
+            process.destroyForcibly();
+        }
+        return new Result(process.exitValue(), Files.readString(out.toPath()), Files.readString(err.toPath()));
+    }
+
+    private record Result(int exit, String out, String err) {
+    }
+}

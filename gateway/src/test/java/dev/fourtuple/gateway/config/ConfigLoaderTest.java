@@ -1,0 +1,469 @@
+package dev.fourtuple.gateway.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ConfigLoaderTest {
+    // Line numbers in the assertions below refer to this text: listen is line 1, backends line 4,
+    // balancer line 5, the route line 9; anything appended starts on line 11.
+    private static final String MINIMAL = """
+            listen = "127.0.0.1:8080"
+            clusters {
+              echo {
+                backends = ["127.0.0.1:9001", "127.0.0.1:9002"]
+                balancer = round-robin
+              }
+            }
+            routes = [
+              { host = "*", path-prefix = "/", cluster = echo }
+            ]
+            """;
+    // Six problems, one per line, each of a different check; none may hide another.
+    private static final String SEVERAL_PROBLEMS = """
+            idle-timout = 5s
+            backlog = 0
+            listen = "127.0.0.1:8080"
+            clusters {
+              echo {
+                backends = ["127.0.0.1:9001"]
+                balancer = random
+              }
+            }
+            routes = [
+              { path-prefix = "api", cluster = echo }
+              { cluster = nope }
+            ]
+            transport = carrier-pigeon
+            """;
+    private static final String ADDRESS_EXPECTED = "\"IP:PORT\" or \"[IPv6]:PORT\" with a resolvable host and port ";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void minimalConfigMapsToRecordsWithReferenceDefaults() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL, "test.conf");
+
+        assertThat(config.source()).isEqualTo("test.conf");
+        assertThat(config.listen()).isEqualTo(new InetSocketAddress("127.0.0.1", 8080));
+        assertThat(config.backlog()).isEqualTo(4096);
+        assertThat(config.transport()).isEqualTo(TransportChoice.AUTO);
+        assertThat(config.eventLoops()).isZero();
+        assertThat(config.timeouts()).isEqualTo(new Timeouts(
+                Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ZERO,
+                Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofSeconds(30)));
+        assertThat(config.limits()).isEqualTo(new Limits(8 * 1024, 16 * 1024, 64L * 1024 * 1024));
+        assertThat(config.upstream()).isEqualTo(new UpstreamSettings(32, Duration.ofSeconds(30)));
+        assertThat(config.clusters()).containsOnlyKeys("echo");
+        assertThat(config.clusters().get("echo")).isEqualTo(new ClusterConfig("echo",
+                List.of(new InetSocketAddress("127.0.0.1", 9001), new InetSocketAddress("127.0.0.1", 9002)),
+                BalancerKind.ROUND_ROBIN));
+        assertThat(config.routes()).containsExactly(new RouteConfig("*", "/", "echo", false, null));
+    }
+
+    @Test
+    void valuesInTheFileOverrideTheReference() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                backlog = 128
+                header-timeout = 250ms
+                max-header-size = 32KiB
+                upstream { keepalive-max-idle = 0 }
+                """, "test.conf");
+
+        assertThat(config.backlog()).isEqualTo(128);
+        assertThat(config.timeouts().header()).isEqualTo(Duration.ofMillis(250));
+        assertThat(config.limits().maxHeaderSize()).isEqualTo(32 * 1024);
+        assertThat(config.upstream().keepaliveMaxIdle()).isZero();
+        assertThat(config.upstream().keepaliveIdleTimeout()).as("untouched key keeps its default")
+                .isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void offSwitchesTimeoutsAndTheBodyLimitOff() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                idle-timeout = off
+                request-timeout = off
+                tunnel-idle-timeout = off
+                max-request-body-size = off
+                """, "test.conf");
+
+        assertThat(config.timeouts().idle()).isEqualTo(Duration.ZERO);
+        assertThat(config.timeouts().request()).isEqualTo(Duration.ZERO);
+        assertThat(config.timeouts().tunnelIdle()).isEqualTo(Duration.ZERO);
+        assertThat(Timeouts.isOff(config.timeouts().idle())).isTrue();
+        assertThat(Timeouts.isOff(config.timeouts().header())).isFalse();
+        assertThat(config.limits().maxRequestBodySize()).isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
+    void routeKeysDefaultFromRouteDefaults() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                routes = [ { cluster = echo }, { host = "Example.COM", cluster = echo } ]
+                """, "test.conf");
+
+        assertThat(config.routes()).containsExactly(
+                new RouteConfig("*", "/", "echo", false, null),
+                new RouteConfig("example.com", "/", "echo", false, null));
+    }
+
+    @Test
+    void effectiveRequestTimeoutFollowsRouteOverrideThenLongPollThenGlobal() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                request-timeout = 20s
+                long-poll-timeout = 5m
+                routes = [
+                  { path-prefix = "/slow", cluster = echo, request-timeout = 90s }
+                  { path-prefix = "/stream", cluster = echo, request-timeout = off }
+                  { path-prefix = "/poll", cluster = echo, long-poll = true }
+                  { path-prefix = "/", cluster = echo }
+                ]
+                """, "test.conf");
+        Timeouts timeouts = config.timeouts();
+
+        assertThat(config.routes()).extracting(RouteConfig::requestTimeout)
+                .containsExactly(Duration.ofSeconds(90), Duration.ZERO, null, null);
+        assertThat(config.routes()).extracting(RouteConfig::longPoll).containsExactly(false, false, true, false);
+        assertThat(config.routes()).extracting(route -> route.effectiveRequestTimeout(timeouts)).containsExactly(
+                Duration.ofSeconds(90), Duration.ZERO, Duration.ofMinutes(5), Duration.ofSeconds(20));
+    }
+
+    @Test
+    void longPollRouteWaitsForeverByDefault() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                routes = [ { path-prefix = "/poll", cluster = echo, long-poll = true } ]
+                """, "test.conf");
+
+        assertThat(config.routes().get(0).effectiveRequestTimeout(config.timeouts())).isEqualTo(Duration.ZERO);
+    }
+
+    @Test
+    void leastConnectionsBalancerAndClusterDefaults() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                cluster-defaults { balancer = least-connections }
+                clusters {
+                  realtime { backends = ["127.0.0.1:8000"] }
+                  api { backends = ["127.0.0.1:8001"], balancer = round-robin }
+                }
+                """, "test.conf");
+
+        assertThat(config.clusters().get("realtime").balancer()).isEqualTo(BalancerKind.LEAST_CONNECTIONS);
+        assertThat(config.clusters().get("api").balancer()).isEqualTo(BalancerKind.ROUND_ROBIN);
+        assertThat(config.clusters().get("echo").balancer()).as("written in the file").isEqualTo(BalancerKind.ROUND_ROBIN);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"auto, 0", "1, 1", "8, 8", "1024, 1024"})
+    void eventLoopsAreAutoOrACount(String written, int expected) throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + "event-loops = " + written + "\n", "test.conf");
+
+        assertThat(config.eventLoops()).isEqualTo(expected);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"auto, AUTO", "epoll, EPOLL", "io_uring, IO_URING", "nio, NIO"})
+    void transportValues(String written, TransportChoice expected) throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + "transport = " + written + "\n", "test.conf");
+
+        assertThat(config.transport()).isEqualTo(expected);
+    }
+
+    @Test
+    void ipv6ListenAddressInBrackets() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + "listen = \"[::1]:9000\"\n", "test.conf");
+
+        assertThat(config.listen()).isEqualTo(new InetSocketAddress(InetAddress.getByName("::1"), 9000));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"demo.conf", "gateway.conf"})
+    void shippedExampleConfigsAreValid(String name) throws Exception {
+        // Surefire runs in the module directory; the examples live in the repository's config/.
+        GatewayConfig config = ConfigLoader.load(Path.of("..", "config", name));
+
+        assertThat(config.routes()).isNotEmpty();
+    }
+
+    @Test
+    void unknownTopLevelKeySuggestsTheNearestKey() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "idle-timout = 5s\n");
+
+        assertProblem(problem, 11, "idle-timout", "\"5s\"", "no such key; did you mean idle-timeout?");
+    }
+
+    @Test
+    void unknownKeyFarFromAnyListsTheKnownKeys() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "colour = blue\n");
+
+        assertThat(problem.location()).isEqualTo(file() + ":11");
+        assertThat(problem.expected()).startsWith("no such key; known keys: backlog, cluster-defaults, clusters,")
+                .contains("idle-timeout", "routes", "upstream");
+    }
+
+    @Test
+    void unknownKeyInsideACluster() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("balancer = round-robin", "balancr = round-robin"));
+
+        assertProblem(problem, 5, "clusters.echo.balancr", "\"round-robin\"", "no such key; did you mean balancer?");
+    }
+
+    @Test
+    void unknownKeyInsideARoute() throws IOException {
+        List<ConfigProblem> problems = problemsOf(MINIMAL.replace("cluster = echo", "clustr = echo"));
+
+        assertThat(problems).extracting(ConfigProblem::key).containsExactlyInAnyOrder(
+                "routes[0].cluster", "routes[0].clustr");
+        ConfigProblem typo = problems.stream().filter(p -> p.key().equals("routes[0].clustr")).findFirst().orElseThrow();
+        assertProblem(typo, 9, "routes[0].clustr", "\"echo\"", "no such key; did you mean cluster?");
+    }
+
+    @Test
+    void unknownKeyInsideUpstream() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + """
+                upstream {
+                  keepalive-max-idel = 8
+                }
+                """);
+
+        assertProblem(problem, 12, "upstream.keepalive-max-idel", "8", "no such key; did you mean keepalive-max-idle?");
+    }
+
+    @Test
+    void unknownKeyInsideRouteDefaultsIsReportedOnTheRoute() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "route-defaults { lng-poll = true }\n");
+
+        assertProblem(problem, 11, "routes[0].lng-poll", "true", "no such key; did you mean long-poll?");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:-1", "127.0.0.1:http", "::1:9000"})
+    void listenAddressMustBeHostAndPort(String written) throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("127.0.0.1:8080", written));
+
+        assertProblem(problem, 1, "listen", "\"" + written + "\"", ADDRESS_EXPECTED + "0..65535");
+    }
+
+    @Test
+    @Timeout(30) // a resolver without network may take a while to give up on the name
+    void backendHostMustResolve() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("127.0.0.1:9002", "no-such-host.invalid:80"));
+
+        assertProblem(problem, 4, "clusters.echo.backends", "\"no-such-host.invalid:80\"", ADDRESS_EXPECTED + "1..65535");
+    }
+
+    @Test
+    void backendPortZeroIsRefused() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("127.0.0.1:9002", "127.0.0.1:0"));
+
+        assertProblem(problem, 4, "clusters.echo.backends", "\"127.0.0.1:0\"", ADDRESS_EXPECTED + "1..65535");
+    }
+
+    @Test
+    void routeNamingAMissingClusterListsTheKnownOnes() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("cluster = echo", "cluster = ehco")
+                + "clusters.api.backends = [\"127.0.0.1:9100\"]\n");
+
+        assertThat(problem.location()).isEqualTo(file() + ":9");
+        assertThat(problem.key()).isEqualTo("routes[0].cluster");
+        assertThat(problem.value()).isEqualTo("\"ehco\"");
+        assertThat(problem.expected()).startsWith("one of the clusters: ").contains("echo", "api");
+    }
+
+    @Test
+    void routeWithoutClusterIsReportedAtTheRoute() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace(", cluster = echo", ""));
+
+        assertProblem(problem, 9, "routes[0].cluster", "(missing)", "a value");
+    }
+
+    @Test
+    void clusterNeedsAtLeastOneBackend() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("[\"127.0.0.1:9001\", \"127.0.0.1:9002\"]", "[]"));
+
+        assertProblem(problem, 4, "clusters.echo.backends", "[]", "at least one backend \"IP:PORT\"");
+    }
+
+    @Test
+    void emptyRouteListIsAProblem() throws IOException {
+        ConfigProblem problem = onlyProblem("""
+                listen = "127.0.0.1:8080"
+                clusters { echo { backends = ["127.0.0.1:9001"] } }
+                routes = []
+                """);
+
+        assertProblem(problem, 3, "routes", "[]", "at least one route { host, path-prefix, cluster }");
+    }
+
+    @Test
+    void fileWithoutRoutesIsAProblemInThatFile() throws IOException {
+        ConfigProblem problem = onlyProblem("""
+                listen = "127.0.0.1:8080"
+                clusters { echo { backends = ["127.0.0.1:9001"] } }
+                """);
+
+        assertThat(problem.key()).isEqualTo("routes");
+        assertThat(problem.expected()).isEqualTo("at least one route { host, path-prefix, cluster }");
+        // The user cannot act on a line of the jar's reference.conf: the problem belongs to their file.
+        assertThat(problem.location()).startsWith(file().toString());
+    }
+
+    static Stream<Arguments> badTopLevelValues() {
+        return Stream.of(
+                arguments("backlog = \"lots\"", "backlog", "\"lots\"", "1..65535"),
+                arguments("backlog = 0", "backlog", "0", "1..65535"),
+                arguments("backlog = 99999999999", "backlog", "99999999999", "1..65535"),
+                arguments("idle-timeout = \"soon\"", "idle-timeout", "\"soon\"", "off, or a duration from 1ms to 1d"),
+                arguments("header-timeout = off", "header-timeout", "\"off\"", "a duration from 1ms to 1h"),
+                arguments("connect-timeout = 10m", "connect-timeout", "\"10m\"", "a duration from 1ms to 5m"),
+                arguments("tunnel-idle-timeout = 500ms", "tunnel-idle-timeout", "\"500ms\"",
+                        "off, or a duration from 1s to 7d"),
+                arguments("transport = carrier-pigeon", "transport", "\"carrier-pigeon\"", "auto | epoll | io_uring | nio"),
+                arguments("event-loops = 0", "event-loops", "0", "auto or 1..1024"),
+                arguments("event-loops = many", "event-loops", "\"many\"", "auto or 1..1024"),
+                arguments("max-header-size = 100B", "max-header-size", "\"100B\"",
+                        "a size from 1024B to 1048576B, e.g. 64KiB"),
+                arguments("upstream.keepalive-max-idle = -1", "upstream.keepalive-max-idle", "-1", "0..10000"),
+                arguments("routes = 3", "routes", "3", "a list [ ... ]"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("badTopLevelValues")
+    void badValueNamesKeyValueAndWhatWasExpected(String line, String key, String value, String expected)
+            throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + line + "\n");
+
+        assertProblem(problem, 11, key, value, expected);
+    }
+
+    @Test
+    void sectionThatIsNotAnObjectIsOneProblem() throws IOException {
+        // Its keys are then unknown, not missing: the mistake is the one value on line 11.
+        ConfigProblem problem = onlyProblem(MINIMAL + "upstream = 5\n");
+
+        assertProblem(problem, 11, "upstream", "5", "an object { ... }");
+    }
+
+    @Test
+    void unknownBalancer() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("balancer = round-robin", "balancer = random"));
+
+        assertProblem(problem, 5, "clusters.echo.balancer", "\"random\"", "round-robin | least-connections");
+    }
+
+    @Test
+    void longPollMustBeBoolean() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("cluster = echo }", "cluster = echo, long-poll = maybe }"));
+
+        assertProblem(problem, 9, "routes[0].long-poll", "\"maybe\"", "true or false");
+    }
+
+    @Test
+    void pathPrefixMustStartWithSlash() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("path-prefix = \"/\"", "path-prefix = \"api\""));
+
+        assertProblem(problem, 9, "routes[0].path-prefix", "\"api\"", "a path starting with /");
+    }
+
+    @Test
+    void syntaxErrorIsOneProblemAtItsLine() throws IOException {
+        ConfigProblem problem = onlyProblem("""
+                listen = "127.0.0.1:8080"
+                clusters {
+                  echo { backends = [ }
+                """);
+
+        assertThat(problem.location()).isEqualTo(file() + ":3");
+        assertThat(problem.key()).isEqualTo("(syntax)");
+        assertThat(problem.expected()).isEqualTo("valid HOCON");
+        assertThat(problem.value()).as("the location is not repeated in the text").doesNotContain(file().toString());
+        assertThat(problem.toString()).startsWith(file() + ":3: (syntax): ").endsWith(" (expected: valid HOCON)");
+    }
+
+    @Test
+    void missingFileIsOneProblemNamingTheFile() {
+        Path absent = dir.resolve("absent.conf");
+
+        ConfigProblems thrown = catchThrowableOfType(ConfigProblems.class, () -> ConfigLoader.load(absent));
+
+        assertThat(thrown).isNotNull();
+        assertThat(thrown.problems()).singleElement().satisfies(problem -> {
+            assertThat(problem.location()).isEqualTo(absent.toString());
+            assertThat(problem.key()).isEqualTo("(file)");
+            assertThat(problem.expected()).isEqualTo("a readable HOCON file");
+        });
+    }
+
+    @Test
+    void parsedTextIsLocatedAsNameColonLine() {
+        ConfigProblems thrown = catchThrowableOfType(ConfigProblems.class,
+                () -> ConfigLoader.parse(MINIMAL + "idle-timout = 5s\n", "test.conf"));
+
+        assertThat(thrown).isNotNull();
+        assertThat(thrown.getMessage())
+                .isEqualTo("test.conf:11: idle-timout: \"5s\" (expected: no such key; did you mean idle-timeout?)");
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() throws IOException {
+        List<ConfigProblem> problems = problemsOf(SEVERAL_PROBLEMS);
+
+        assertThat(problems).hasSize(6);
+        assertThat(problems).extracting(ConfigProblem::toString).containsExactlyInAnyOrder(
+                file() + ":1: idle-timout: \"5s\" (expected: no such key; did you mean idle-timeout?)",
+                file() + ":2: backlog: 0 (expected: 1..65535)",
+                file() + ":7: clusters.echo.balancer: \"random\" (expected: round-robin | least-connections)",
+                file() + ":11: routes[0].path-prefix: \"api\" (expected: a path starting with /)",
+                file() + ":12: routes[1].cluster: \"nope\" (expected: one of the clusters: echo)",
+                file() + ":14: transport: \"carrier-pigeon\" (expected: auto | epoll | io_uring | nio)");
+    }
+
+    @Test
+    void problemsAreListedInFileOrder() throws IOException {
+        List<ConfigProblem> problems = problemsOf(SEVERAL_PROBLEMS);
+
+        assertThat(problems).extracting(ConfigProblem::key).containsExactly("idle-timout", "backlog",
+                "clusters.echo.balancer", "routes[0].path-prefix", "routes[1].cluster", "transport");
+    }
+
+    private Path file() {
+        return dir.resolve("gateway.conf");
+    }
+
+    private List<ConfigProblem> problemsOf(String text) throws IOException {
+        Files.writeString(file(), text);
+        ConfigProblems thrown = catchThrowableOfType(ConfigProblems.class, () -> ConfigLoader.load(file()));
+        assertThat(thrown).as("ConfigProblems for:%n%s", text).isNotNull();
+        assertThat(thrown.getMessage()).isEqualTo(String.join("\n",
+                thrown.problems().stream().map(ConfigProblem::toString).toList()));
+        return thrown.problems();
+    }
+
+    private ConfigProblem onlyProblem(String text) throws IOException {
+        List<ConfigProblem> problems = problemsOf(text);
+        assertThat(problems).hasSize(1);
+        return problems.get(0);
+    }
+
+    /** The one format of every problem: {@code FILE:LINE: key: value (expected: ...)}. */
+    private void assertProblem(ConfigProblem problem, int line, String key, String value, String expected) {
+        assertThat(problem.toString())
+                .isEqualTo(file() + ":" + line + ": " + key + ": " + value + " (expected: " + expected + ")");
+    }
+}

@@ -1,0 +1,79 @@
+package dev.fourtuple.gateway.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A plain socket speaking bytes, for what a well-behaved HTTP client will not send: malformed requests,
+ * slow or silent clients, half-closes.
+ */
+public final class RawHttp implements AutoCloseable {
+    private final Socket socket;
+
+    private RawHttp(Socket socket) {
+        this.socket = socket;
+    }
+
+    public static RawHttp connect(InetSocketAddress address, int readTimeoutMillis) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(address, 5000);
+        socket.setSoTimeout(readTimeoutMillis);
+        return new RawHttp(socket);
+    }
+
+    public Socket socket() {
+        return socket;
+    }
+
+    public RawHttp send(String text) throws IOException {
+        OutputStream out = socket.getOutputStream();
+        out.write(text.getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+        return this;
+    }
+
+    /** Everything until the server closes the connection (or the read timeout fails the test). */
+    public String readUntilClose() throws IOException {
+        InputStream in = socket.getInputStream();
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        byte[] buffer = new byte[8192];
+        int n;
+        while ((n = in.read(buffer)) >= 0) {
+            all.write(buffer, 0, n);
+        }
+        return all.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** The response head (status line and headers) of the next response. */
+    public String readHead() throws IOException {
+        InputStream in = socket.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+        }
+        return head.toString();
+    }
+
+    /** Reads exactly {@code n} body bytes. */
+    public byte[] readBytes(int n) throws IOException {
+        byte[] body = socket.getInputStream().readNBytes(n);
+        if (body.length < n) {
+            throw new IOException("connection closed after " + body.length + " of " + n + " bytes");
+        }
+        return body;
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
