@@ -278,10 +278,6 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         return !requestComplete && phase != Phase.DONE;
     }
 
-    boolean requestComplete() {
-        return requestComplete;
-    }
-
     /** Whether the client connection should read now. */
     boolean wantsRequestBytes() {
         if (phase == Phase.DONE) {

@@ -199,13 +199,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            // The client finished sending (RFC 9112 §9.6 allows a half-close after the request).
-            closeWhenDone = true;
+            // The client closed its side. Nearly always it has gone (a long-poll it gave up on), rarely it
+            // half-closed and still reads; like nginx's default we take it as gone and free the backend.
             Exchange current = exchange;
-            if (current == null) {
-                abort();
-            } else if (!current.requestComplete()) {
+            if (current != null) {
                 current.onClientGone();
+            } else {
+                abort();
             }
             return;
         }

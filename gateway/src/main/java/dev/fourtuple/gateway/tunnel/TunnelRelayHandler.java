@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.tunnel;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -63,12 +64,12 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            boolean peerInputDone = peer instanceof DuplexChannel duplex && duplex.isInputShutdown();
-            if (peerInputDone || !(peer instanceof DuplexChannel)) {
-                tunnel.close();
+            if (peer instanceof DuplexChannel duplex && !duplex.isInputShutdown()) {
+                // Shut the peer's output only once what we relayed has been written: shutdownOutput() fails
+                // writes still in flight, and with io_uring a flushed write is in flight until it completes.
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> duplex.shutdownOutput());
             } else {
-                peer.flush();
-                ((DuplexChannel) peer).shutdownOutput();
+                tunnel.close();
             }
         }
         ReferenceCountUtil.release(evt);
