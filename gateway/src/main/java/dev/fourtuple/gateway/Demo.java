@@ -53,7 +53,7 @@ final class Demo {
                 backends.add(EchoBackend.start(address, "echo-" + n++, TransportKind.NIO, 1));
             }
             gateway = Gateway.start(config, new SimpleMeterRegistry());
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // a failed bind() throws its IOException unchecked
             backends.forEach(EchoBackend::close);
             return Main.startFailed(config, e, err);
         }

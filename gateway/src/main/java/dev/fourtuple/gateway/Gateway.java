@@ -86,7 +86,7 @@ public final class Gateway implements AutoCloseable {
                     transport.configName(), config.source(), config.routes().size(), config.clusters().keySet());
             return new Gateway(config, loops, wheels, frontend, inboundMeters, upstreamMeters, tunnelMeters,
                     problems, listener);
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             loops.shutdown(LOOP_SHUTDOWN);
             throw e;
         }

@@ -95,7 +95,7 @@ public final class Main {
         } catch (IllegalStateException e) {
             err.println(file + ": " + e.getMessage());
             return INVALID;
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // a failed bind() throws its IOException unchecked
             return startFailed(config, e, err);
         }
         Signals.onTerminate(() -> gateway.drainAndStop(config.timeouts().drain()));

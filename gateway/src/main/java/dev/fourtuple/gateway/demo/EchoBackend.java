@@ -66,7 +66,7 @@ public final class EchoBackend implements AutoCloseable {
                     })
                     .bind(address).sync().channel();
             return new EchoBackend(name, loops, channel, connections);
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             loops.shutdown(Duration.ofSeconds(2));
             throw e;
         }
@@ -78,6 +78,11 @@ public final class EchoBackend implements AutoCloseable {
 
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** Connections open to this backend now. */
+    public int openConnections() {
+        return connections.size();
     }
 
     /** Stops accepting and closes every connection (a backend crash, as far as the gateway can tell). */

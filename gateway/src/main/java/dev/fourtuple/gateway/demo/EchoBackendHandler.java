@@ -38,6 +38,14 @@ import org.jspecify.annotations.Nullable;
 final class EchoBackendHandler extends ChannelInboundHandlerAdapter {
     private static final int PIECE = 64 * 1024;
     private static final int MAX_FRAME = 16 * 1024 * 1024;
+    /** Byte i of a /bytes body is i % 251; any PIECE-long run of it starts somewhere in the first 251. */
+    private static final byte[] PATTERN = new byte[PIECE + 251];
+
+    static {
+        for (int i = 0; i < PATTERN.length; i++) {
+            PATTERN[i] = (byte) (i % 251);
+        }
+    }
 
     private final String name;
     private @Nullable WebSocketServerHandshaker handshaker;
@@ -136,9 +144,7 @@ final class EchoBackendHandler extends ChannelInboundHandlerAdapter {
         while (remainingToStream > 0 && ctx.channel().isWritable()) {
             int size = (int) Math.min(PIECE, remainingToStream);
             ByteBuf piece = ctx.alloc().buffer(size);
-            for (int i = 0; i < size; i++) {
-                piece.writeByte((int) ((streamed + i) % 251));
-            }
+            piece.writeBytes(PATTERN, (int) (streamed % 251), size);
             streamed += size;
             remainingToStream -= size;
             ctx.write(new DefaultHttpContent(piece));

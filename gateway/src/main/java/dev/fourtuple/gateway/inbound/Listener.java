@@ -50,7 +50,7 @@ public final class Listener {
                         .group(loops.loops().get(0), loops.group())
                         .bind(target).sync().channel());
             }
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             bound.forEach(Channel::close);
             throw e;
         }
