@@ -1,35 +1,23 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.metrics.OpenConnections;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import java.util.concurrent.atomic.AtomicLong;
 
 /** Meters of the client side. */
 public final class InboundMeters {
-    private final AtomicLong active = new AtomicLong();
-    private final Counter accepted;
+    private final OpenConnections connections;
     private final Counter requests;
-    private final ChannelFutureListener onClose = future -> active.decrementAndGet();
 
     public InboundMeters(MeterRegistry registry) {
-        Gauge.builder("fourtuple.connections.active", active, AtomicLong::get)
-                .description("Open connections")
-                .tag("side", "downstream")
-                .register(registry);
-        accepted = Counter.builder("fourtuple.connections.accepted")
-                .description("Client connections accepted").register(registry);
+        connections = new OpenConnections(registry, "downstream");
         requests = Counter.builder("fourtuple.requests")
                 .description("Request heads received from clients").register(registry);
     }
 
-    /** Counts the connection open until its channel closes (one shared listener, no allocation). */
     void opened(Channel channel) {
-        active.incrementAndGet();
-        accepted.increment();
-        channel.closeFuture().addListener(onClose);
+        connections.opened(channel);
     }
 
     void request() {
@@ -38,6 +26,6 @@ public final class InboundMeters {
 
     /** Client connections open now. */
     public long active() {
-        return active.get();
+        return connections.active();
     }
 }

@@ -2,6 +2,7 @@ package dev.fourtuple.gateway.integration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
 import dev.fourtuple.gateway.transport.TransportKind;
 import io.netty.util.internal.PlatformDependent;
@@ -12,9 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -38,19 +39,15 @@ class BackpressureIntegrationTest {
     @Parameter
     TransportKind transport;
 
+    @RegisterExtension
+    final Closer closer = new Closer();
     private GatewayFixture fixture;
 
-    @AfterEach
-    void stop() {
-        if (fixture != null) {
-            fixture.close();
-        }
-    }
 
     @Test
     void slowReaderKeepsDirectMemoryBounded() throws Exception {
         assertThat(PlatformDependent.usedDirectMemory()).as("Netty tracks its direct memory").isGreaterThanOrEqualTo(0);
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         long baseline = PlatformDependent.usedDirectMemory();
         AtomicLong peak = new AtomicLong(baseline);
         AtomicBoolean sampling = new AtomicBoolean(true);

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fourtuple.gateway.demo.EchoBackend;
 import dev.fourtuple.gateway.metrics.Problem;
+import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
 import dev.fourtuple.gateway.testing.RawHttp;
 import dev.fourtuple.gateway.transport.TransportKind;
@@ -21,9 +22,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -40,18 +41,14 @@ class HttpProxyIntegrationTest {
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5))
             .build();
+    @RegisterExtension
+    final Closer closer = new Closer();
     private GatewayFixture fixture;
 
-    @AfterEach
-    void stop() {
-        if (fixture != null) {
-            fixture.close();
-        }
-    }
 
     @Test
     void forwardsWithForwardedHeadersAndPreservedHost() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/hello?x=1"))
                 .header("X-Forwarded-For", "10.9.8.7")
                 .header("Keep-Alive", "timeout=5")
@@ -71,7 +68,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void routesTwoClustersByPathPrefix() throws Exception {
-        fixture = GatewayFixture.start(transport, 2, backends -> String.format("""
+        fixture = closer.track(GatewayFixture.start(transport, 2, backends -> String.format("""
                 clusters {
                   api { backends = ["%s"] }
                   web { backends = ["%s"] }
@@ -80,7 +77,7 @@ class HttpProxyIntegrationTest {
                   { path-prefix = "/api/", cluster = api }
                   { path-prefix = "/", cluster = web }
                 ]
-                """, address(backends.get(0)), address(backends.get(1))));
+                """, address(backends.get(0)), address(backends.get(1)))));
 
         assertThat(backendOf("/api/users")).isEqualTo("b0");
         assertThat(backendOf("/api/")).isEqualTo("b0");
@@ -90,10 +87,10 @@ class HttpProxyIntegrationTest {
 
     @Test
     void routesByHostAndAnswers404WhenNothingMatches() throws Exception {
-        fixture = GatewayFixture.start(transport, 1, backends -> String.format("""
+        fixture = closer.track(GatewayFixture.start(transport, 1, backends -> String.format("""
                 clusters { only { backends = ["%s"] } }
                 routes = [ { host = "api.example", path-prefix = "/", cluster = only } ]
-                """, address(backends.get(0))));
+                """, address(backends.get(0)))));
 
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             String response = raw.send("GET / HTTP/1.1\r\nHost: API.example:8080\r\n\r\n").readHead();
@@ -108,7 +105,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void roundRobinSpreadsRequestsOverBackends() throws Exception {
-        fixture = GatewayFixture.simple(transport, 2, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 2, ""));
         int b0 = 0;
         for (int i = 0; i < 20; i++) {
             if (backendOf("/rr").equals("b0")) {
@@ -120,7 +117,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void streamsAChunkedUploadAndItsChunkedEchoIntact() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         byte[] body = new byte[8 * 1024 * 1024 + 17];
         new Random(42).nextBytes(body);
         // An InputStream body of unknown length makes java.net.http send it chunked.
@@ -138,7 +135,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void streamsAContentLengthUploadIntact() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         byte[] body = new byte[3 * 1024 * 1024];
         new Random(7).nextBytes(body);
 
@@ -151,7 +148,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void streamsALargeDownloadIntact() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         int size = 20 * 1024 * 1024 + 3;
 
         HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(fixture.http("/bytes?n=" + size)).build(),
@@ -167,7 +164,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void keepAliveRequestsReuseOnePooledUpstreamConnection() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             for (int i = 0; i < 10; i++) {
                 String head = raw.send("GET /status/200 HTTP/1.1\r\nHost: test\r\n\r\n").readHead();
@@ -180,7 +177,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void pipelinedRequestsAreAnsweredInOrder() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             raw.send("GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n"
                     + "GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -194,7 +191,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void http10ClientGetsItsAnswerAndTheConnectionCloses() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             String all = raw.send("GET /bytes?n=5 HTTP/1.0\r\n\r\n").readUntilClose();
             assertThat(all).startsWith("HTTP/1.1 200 ").containsIgnoringCase("connection: close");
@@ -204,7 +201,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void malformedRequestGets400AndClose() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             String all = raw.send("GET / HTTP/1.1\r\nHost: t\r\nBad Header Without Colon\r\n\r\n").readUntilClose();
             assertThat(all).startsWith("HTTP/1.1 400 ");
@@ -214,7 +211,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void oversizedHeadersGet431AndOversizedBodyGets413() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "max-header-size = 1KiB\nmax-request-body-size = 1KiB");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, "max-header-size = 1KiB\nmax-request-body-size = 1KiB"));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             String all = raw.send("GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + "a".repeat(2000) + "\r\n\r\n")
                     .readUntilClose();
@@ -240,7 +237,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void slowlorisClientGets408AfterHeaderTimeout() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "header-timeout = 500ms");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, "header-timeout = 500ms"));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             raw.send("GET / HTTP/1.1\r\nHost: t\r\n"); // never finishes its head
             long start = System.nanoTime();
@@ -252,7 +249,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void idleKeepAliveConnectionIsClosedAfterIdleTimeout() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "idle-timeout = 300ms");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, "idle-timeout = 300ms"));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             assertThat(raw.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n").readHead()).startsWith("HTTP/1.1 200");
             raw.readBytes("status 200\n".length());
@@ -263,7 +260,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void deadBackendGives502AndTheClientIsNotHung() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         assertThat(client.send(HttpRequest.newBuilder(fixture.http("/")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
         fixture.backend(0).close();
@@ -277,7 +274,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void connectFailureMovesTheRequestToAnotherBackend() throws Exception {
-        fixture = GatewayFixture.simple(transport, 2, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 2, ""));
         fixture.backend(0).close();
         for (int i = 0; i < 6; i++) {
             assertThat(backendOf("/retry")).isEqualTo("b1");
@@ -286,7 +283,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void backendClosingMidRequestGives502() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/close")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(502);
@@ -295,7 +292,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void slowBackendGets504AfterRequestTimeout() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "request-timeout = 300ms");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, "request-timeout = 300ms"));
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/poll?wait=3000")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(504);
@@ -304,7 +301,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void headRequestGetsHeadersWithoutBody() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             String head = raw.send("HEAD /bytes?n=1000 HTTP/1.1\r\nHost: t\r\n\r\n").readHead();
             assertThat(head).startsWith("HTTP/1.1 200 ").containsIgnoringCase("content-length: 1000");
@@ -316,7 +313,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void drainLetsAnInFlightRequestFinish() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         var pending = client.sendAsync(HttpRequest.newBuilder(fixture.http("/poll?wait=800")).build(),
                 HttpResponse.BodyHandlers.ofString());
         await().atMost(Duration.ofSeconds(5)).until(() -> fixture.gateway().upstreamMeters().active() == 1);

@@ -3,6 +3,7 @@ package dev.fourtuple.gateway.integration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
 import dev.fourtuple.gateway.testing.RawHttp;
 import dev.fourtuple.gateway.transport.TransportKind;
@@ -14,9 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -40,19 +41,15 @@ class LongPollIntegrationTest {
     TransportKind transport;
 
     private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    @RegisterExtension
+    final Closer closer = new Closer();
     private GatewayFixture fixture;
 
-    @AfterEach
-    void stop() {
-        if (fixture != null) {
-            fixture.close();
-        }
-    }
 
     @Test
     void longPollIsAnsweredAfterFiveSecondsDespiteOneSecondIdleAndRequestTimeouts() throws Exception {
-        fixture = GatewayFixture.start(transport, 1,
-                backends -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends)));
+        fixture = closer.track(GatewayFixture.start(transport, 1,
+                backends -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends))));
         long start = System.nanoTime();
 
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/poll?wait=5000")).build(),
@@ -65,9 +62,9 @@ class LongPollIntegrationTest {
 
     @Test
     void theSameWaitOnAnOrdinaryRouteGets504() throws Exception {
-        fixture = GatewayFixture.start(transport, 1, backends -> String.format(
+        fixture = closer.track(GatewayFixture.start(transport, 1, backends -> String.format(
                 SHORT_TIMEOUTS_LONG_POLL_ROUTE.replace("long-poll = true", "long-poll = false"),
-                GatewayFixture.backendList(backends)));
+                GatewayFixture.backendList(backends))));
 
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/poll?wait=5000"))
                 .build(), HttpResponse.BodyHandlers.ofString());
@@ -77,8 +74,8 @@ class LongPollIntegrationTest {
 
     @Test
     void longPollTimeoutEndsALongPollWhenSet() throws Exception {
-        fixture = GatewayFixture.start(transport, 1, backends -> "long-poll-timeout = 500ms\n"
-                + String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends)));
+        fixture = closer.track(GatewayFixture.start(transport, 1, backends -> "long-poll-timeout = 500ms\n"
+                + String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends))));
 
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/poll?wait=5000")).build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -88,7 +85,7 @@ class LongPollIntegrationTest {
 
     @Test
     void aClientGivingUpReleasesTheBackendConnectionAtOnce() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "long-poll-timeout = off\nrequest-timeout = off");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, "long-poll-timeout = off\nrequest-timeout = off"));
         RawHttp raw = RawHttp.connect(fixture.address(), 5000);
         raw.send("GET /poll?wait=20000 HTTP/1.1\r\nHost: t\r\n\r\n");
         await().atMost(Duration.ofSeconds(5)).until(() -> fixture.gateway().upstreamMeters().active() == 1);
@@ -103,8 +100,8 @@ class LongPollIntegrationTest {
 
     @Test
     void manyConcurrentLongPollsAreAllAnswered() throws Exception {
-        fixture = GatewayFixture.start(transport, 2,
-                backends -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends)));
+        fixture = closer.track(GatewayFixture.start(transport, 2,
+                backends -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends))));
         List<CompletableFuture<HttpResponse<String>>> polls = new ArrayList<>();
         HttpClient many = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         for (int i = 0; i < 300; i++) {

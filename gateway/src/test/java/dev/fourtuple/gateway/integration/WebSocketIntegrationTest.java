@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
+import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
 import dev.fourtuple.gateway.testing.WebSocketProbe;
 import dev.fourtuple.gateway.transport.TransportKind;
@@ -14,9 +15,9 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,20 +30,15 @@ class WebSocketIntegrationTest {
     @Parameter
     TransportKind transport;
 
+    @RegisterExtension
+    final Closer closer = new Closer();
     private GatewayFixture fixture;
     private final List<WebSocketProbe> probes = new ArrayList<>();
 
-    @AfterEach
-    void stop() {
-        probes.forEach(WebSocketProbe::close);
-        if (fixture != null) {
-            fixture.close();
-        }
-    }
 
     @Test
     void echoesOneMebibyteOfFramesIntact() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         WebSocketProbe probe = open();
         byte[] data = new byte[1024 * 1024];
         new Random(1).nextBytes(data);
@@ -55,7 +51,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void manyTunnelsEchoAtOnceOverBothBackends() throws Exception {
-        fixture = GatewayFixture.simple(transport, 2, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 2, ""));
         byte[] data = new byte[16 * 1024];
         new Random(2).nextBytes(data);
         for (int i = 0; i < 50; i++) {
@@ -70,7 +66,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void closeHandshakePassesThroughAndBothSidesClose() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         WebSocketProbe probe = open();
 
         probe.socket().sendClose(1000, "bye").get(5, TimeUnit.SECONDS);
@@ -81,7 +77,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void clientThatVanishesClosesTheBackendSide() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         WebSocketProbe probe = open();
         await().atMost(Duration.ofSeconds(5)).until(() -> fixture.gateway().tunnelMeters().active() == 1);
 
@@ -92,7 +88,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void backendThatDiesClosesTheClientSide() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
         WebSocketProbe probe = open();
 
         fixture.backend(0).close();
@@ -106,7 +102,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void nonSwitchingAnswerIsPassedToTheClientAsIs() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
 
         // The echo backend only upgrades on /ws: elsewhere it answers the upgrade request with a plain 403.
         Throwable failure = catchThrowable(() -> WebSocketProbe.open(fixture.ws("/status/403")));
@@ -122,7 +118,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void tunnelOutlivesTheHttpIdleTimeoutButNotTheTunnelIdleTimeout() throws Exception {
-        fixture = GatewayFixture.simple(transport, 1, "idle-timeout = 200ms\ntunnel-idle-timeout = 2s");
+        fixture = closer.track(GatewayFixture.simple(transport, 1, "idle-timeout = 200ms\ntunnel-idle-timeout = 2s"));
         WebSocketProbe probe = open();
         Thread.sleep(800); // quiet for four HTTP idle timeouts: a tunnel must not care
         byte[] data = {1, 2, 3};
@@ -138,7 +134,7 @@ class WebSocketIntegrationTest {
 
     private WebSocketProbe open() throws Exception {
         WebSocketProbe probe = WebSocketProbe.open(fixture.ws("/ws"));
-        probes.add(probe);
+        probes.add(closer.track(probe));
         return probe;
     }
 
