@@ -2,6 +2,7 @@ package dev.fourtuple.gateway;
 
 import dev.fourtuple.gateway.config.ClusterConfig;
 import dev.fourtuple.gateway.config.GatewayConfig;
+import dev.fourtuple.gateway.config.UpstreamSettings;
 import dev.fourtuple.gateway.inbound.FrontendInitializer;
 import dev.fourtuple.gateway.inbound.FrontendSettings;
 import dev.fourtuple.gateway.inbound.InboundMeters;
@@ -15,12 +16,23 @@ import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.transport.TransportSelector;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
 import dev.fourtuple.gateway.upstream.Cluster;
+import dev.fourtuple.gateway.upstream.EphemeralPorts;
+import dev.fourtuple.gateway.upstream.PortLedger;
+import dev.fourtuple.gateway.upstream.UpstreamPreflight;
+import dev.fourtuple.gateway.upstream.UpstreamTuple;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import dev.fourtuple.gateway.upstream.UpstreamMeters;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -34,6 +46,9 @@ public final class Gateway implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
     private static final Duration PROBLEM_LOG_INTERVAL = Duration.ofSeconds(10);
     private static final Duration LOOP_SHUTDOWN = Duration.ofSeconds(5);
+    private static final Path PROC = Path.of("/proc");
+    /** 32768-60999, Linux's default net.ipv4.ip_local_port_range. */
+    private static final int LINUX_DEFAULT_EPHEMERAL_PORTS = 28_232;
 
     private final GatewayConfig config;
     private final EventLoops loops;
@@ -44,11 +59,12 @@ public final class Gateway implements AutoCloseable {
     private final TunnelMeters tunnelMeters;
     private final ProblemLog problems;
     private final Listener listener;
+    private final PortLedger ledger;
     private boolean stopped;
 
     private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, FrontendInitializer frontend,
             InboundMeters inboundMeters, UpstreamMeters upstreamMeters, TunnelMeters tunnelMeters,
-            ProblemLog problems, Listener listener) {
+            ProblemLog problems, Listener listener, PortLedger ledger) {
         this.config = config;
         this.loops = loops;
         this.wheels = wheels;
@@ -58,6 +74,7 @@ public final class Gateway implements AutoCloseable {
         this.tunnelMeters = tunnelMeters;
         this.problems = problems;
         this.listener = listener;
+        this.ledger = ledger;
     }
 
     /**
@@ -75,9 +92,13 @@ public final class Gateway implements AutoCloseable {
             InboundMeters inboundMeters = new InboundMeters(registry);
             UpstreamMeters upstreamMeters = new UpstreamMeters(registry);
             TunnelMeters tunnelMeters = new TunnelMeters(registry);
+            PortLedger ledger = portLedger(config, transport);
+            Map<String, Cluster> clusters = clusters(config, ledger);
+            upstreamMeters.registerTuples(ledger);
             UpstreamConnector connector = new UpstreamConnector(loops, wheels, config.upstream(),
-                    config.timeouts().connect(), upstreamMeters);
-            AtomicReference<FrontendSettings> settings = new AtomicReference<>(settingsOf(config));
+                    config.timeouts().connect(), ledger, upstreamMeters);
+            AtomicReference<FrontendSettings> settings = new AtomicReference<>(
+                    new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits()));
             FrontendInitializer frontend = new FrontendInitializer(settings, wheels, connector, inboundMeters,
                     tunnelMeters, problems);
             Listener listener = Listener.bind(loops, config.listen(), config.backlog(), frontend);
@@ -85,19 +106,65 @@ public final class Gateway implements AutoCloseable {
                     format(listener.address()), listener.socketCount(), loops.loops().size(),
                     transport.configName(), config.source(), config.routes().size(), config.clusters().keySet());
             return new Gateway(config, loops, wheels, frontend, inboundMeters, upstreamMeters, tunnelMeters,
-                    problems, listener);
+                    problems, listener, ledger);
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             loops.shutdown(LOOP_SHUTDOWN);
             throw e;
         }
     }
 
-    private static FrontendSettings settingsOf(GatewayConfig config) {
+    /**
+     * The four-tuple ledger: P from this host's ephemeral range (and local-port-range), checked sources.
+     *
+     * @throws IllegalStateException naming every source IP or setting this host cannot honour
+     */
+    private static PortLedger portLedger(GatewayConfig config, TransportKind transport) {
+        UpstreamSettings upstream = config.upstream();
+        Set<InetAddress> sources = new LinkedHashSet<>(upstream.sourceAddresses());
+        config.clusters().values().forEach(c -> sources.addAll(c.sources(upstream)));
+        List<String> problems = new ArrayList<>(UpstreamPreflight.checkSources(sources));
+        problems.addAll(UpstreamPreflight.checkLocalPortRange(upstream.localPortRange(), transport, PROC));
+        if (!problems.isEmpty()) {
+            throw new IllegalStateException(String.join("\n", problems));
+        }
+        int ports;
+        try {
+            ports = EphemeralPorts.read(PROC).capacity(upstream.localPortRange());
+        } catch (IOException | RuntimeException e) {
+            ports = LINUX_DEFAULT_EPHEMERAL_PORTS;
+            log.warn("cannot read the ephemeral port range ({}); assuming Linux's default {} ports", e, ports);
+        }
+        boolean noPort = upstream.bindAddressNoPort() && transport.isNative();
+        if (!noPort && !sources.isEmpty()) {
+            log.warn("source IPs are bound without IP_BIND_ADDRESS_NO_PORT ({}): each source IP holds at most {} "
+                    + "upstream connections in total, whatever the number of backends",
+                    transport.isNative() ? "upstream.bind-address-no-port = off" : "the nio transport cannot set it",
+                    ports);
+        }
+        return new PortLedger(ports, !noPort);
+    }
+
+    private static Map<String, Cluster> clusters(GatewayConfig config, PortLedger ledger) {
         Map<String, Cluster> clusters = new LinkedHashMap<>();
         for (ClusterConfig cluster : config.clusters().values()) {
-            clusters.put(cluster.name(), Cluster.of(cluster));
+            List<InetAddress> sources = cluster.sources(config.upstream());
+            clusters.put(cluster.name(), Cluster.of(cluster, sources, ledger));
+            int sourceCount = Math.max(1, sources.size());
+            int backendCount = cluster.backends().size();
+            long capacity = ledger.perSourceCap()
+                    ? (long) sourceCount * ledger.capacity()
+                    : (long) sourceCount * backendCount * ledger.capacity();
+            log.info("cluster {}: upstream capacity {} source IP(s){} x {} backend(s) x {} ports = {} connections",
+                    cluster.name(), sources.isEmpty() ? "1 (kernel-chosen)" : sourceCount,
+                    ledger.perSourceCap() ? " (ports shared across backends)" : "", backendCount,
+                    ledger.capacity(), capacity);
         }
-        return new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits());
+        return clusters;
+    }
+
+    /** Every upstream four-tuple slot with its use, for status and tests. */
+    public List<UpstreamTuple> upstreamTuples() {
+        return List.copyOf(ledger.tuples());
     }
 
     /** The address clients connect to (the real port when the config asked for 0). */

@@ -93,7 +93,9 @@ public final class Main {
         try {
             gateway = Gateway.start(config, new SimpleMeterRegistry());
         } catch (IllegalStateException e) {
-            err.println(file + ": " + e.getMessage());
+            for (String line : e.getMessage().split("\n")) {
+                err.println(file + ": " + line);
+            }
             return INVALID;
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
             return startFailed(config, e, err);

@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URL;
 import java.nio.file.Path;
@@ -16,6 +17,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,6 +34,7 @@ public final class ConfigLoader {
     private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9.-]{1,253}");
     private static final Duration MS = Duration.ofMillis(1);
+    private static final int MAX_SOURCES = 4096;
     /** Problems sorted by file, then line (a stable sort: same line keeps the order found). */
     private static final Comparator<ConfigProblem> IN_FILE_ORDER = Comparator
             .comparing((ConfigProblem p) -> fileOf(p.location()))
@@ -139,7 +143,10 @@ public final class ConfigLoader {
             ConfigSection upstreamSection = root.section("upstream");
             UpstreamSettings upstream = new UpstreamSettings(
                     upstreamSection.integer("keepalive-max-idle", 0, 10_000),
-                    upstreamSection.duration("keepalive-idle-timeout", MS, Duration.ofHours(1), false));
+                    upstreamSection.duration("keepalive-idle-timeout", MS, Duration.ofHours(1), false),
+                    sourceAddresses(upstreamSection, upstreamSection.list("source-addresses")),
+                    localPortRange(upstreamSection),
+                    upstreamSection.bool("bind-address-no-port"));
             upstreamSection.rejectUnknownKeys();
 
             ConfigObject clusterDefaults = root.section("cluster-defaults").object();
@@ -177,8 +184,10 @@ public final class ConfigLoader {
                     cluster.problem("backends", backendsValue, "at least one backend \"IP:PORT\"");
                 }
                 BalancerKind balancer = cluster.enumValue("balancer", BalancerKind.class, BalancerKind.ROUND_ROBIN);
+                List<InetAddress> sources = cluster.optionalValue("source-addresses") == null ? null
+                        : sourceAddresses(cluster, cluster.list("source-addresses"));
                 cluster.rejectUnknownKeys();
-                clusters.put(name, new ClusterConfig(name, backends, balancer));
+                clusters.put(name, new ClusterConfig(name, backends, balancer, sources));
             }
             return clusters;
         }
@@ -221,6 +230,39 @@ public final class ConfigLoader {
                 routes.add(new RouteConfig(host, pathPrefix, cluster, longPoll, requestTimeout));
             }
             return routes;
+        }
+
+        /** IP literals and IPv4 ranges, expanded, without duplicates. */
+        private List<InetAddress> sourceAddresses(ConfigSection section, List<ConfigValue> listed) {
+            Set<InetAddress> all = new LinkedHashSet<>();
+            for (ConfigValue value : listed) {
+                List<InetAddress> expanded = value.valueType() == ConfigValueType.STRING
+                        ? Addresses.ipOrRange((String) value.unwrapped(), MAX_SOURCES) : null;
+                if (expanded == null) {
+                    section.problem("source-addresses", value, "an IP address \"10.0.0.2\" or an IPv4 range "
+                            + "\"10.0.0.2-10.0.0.9\" (at most " + MAX_SOURCES + " addresses)");
+                } else {
+                    all.addAll(expanded);
+                }
+            }
+            if (all.size() > MAX_SOURCES) {
+                section.problem("source-addresses", section.object().get("source-addresses"),
+                        "at most " + MAX_SOURCES + " addresses in all");
+            }
+            return new ArrayList<>(all);
+        }
+
+        private @Nullable PortRange localPortRange(ConfigSection section) {
+            ConfigValue value = section.value("local-port-range");
+            if (value == null || (value.valueType() == ConfigValueType.STRING && "off".equals(value.unwrapped()))) {
+                return null;
+            }
+            PortRange range = value.valueType() == ConfigValueType.STRING
+                    ? Addresses.portRange((String) value.unwrapped()) : null;
+            if (range == null) {
+                section.problem("local-port-range", value, "off, or \"LOW-HIGH\" with 1 <= LOW <= HIGH <= 65535");
+            }
+            return range;
         }
 
         private InetSocketAddress address(ConfigSection section, String key, int minPort) {

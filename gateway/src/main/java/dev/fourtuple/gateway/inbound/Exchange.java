@@ -5,6 +5,7 @@ import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
 import dev.fourtuple.gateway.upstream.Backend;
 import dev.fourtuple.gateway.upstream.UpstreamConnectionHandler;
+import dev.fourtuple.gateway.upstream.TuplesExhaustedException;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import dev.fourtuple.gateway.upstream.UpstreamListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -40,7 +41,7 @@ import org.jspecify.annotations.Nullable;
  * an error status, or (once a response has started) the connection is closed so the client sees a failure.
  */
 final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
-    /** First try plus at most two other backends of the cluster when a connect fails. */
+    /** First try plus at most two other backends of the cluster when a connect fails (not for lack of ports). */
     private static final int MAX_CONNECT_ATTEMPTS = 3;
 
     private enum Phase { AWAITING_HEAD, INTERIM, SWITCHING, STREAMING, DONE }
@@ -66,7 +67,9 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private boolean requestComplete;
     private boolean closeAfterResponse;
     private boolean replayed;
-    private int attempts;
+    private int connectFailures;
+    private HttpResponseStatus lastConnectStatus = HttpResponseStatus.BAD_GATEWAY;
+    private @Nullable String exhausted;
     private long bodyBytes;
     private long lastActivity;
 
@@ -101,7 +104,6 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     }
 
     private void connectTo(Backend target) {
-        attempts++;
         backend = target;
         target.started();
         frontend.connector().acquire(down.channel().eventLoop(), target, this);
@@ -144,18 +146,34 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             return;
         }
         failed.finished();
-        boolean timedOut = cause instanceof ConnectTimeoutException;
-        Problem problem = timedOut ? Problem.CONNECT_TIMEOUT : Problem.BACKEND_REFUSED;
-        frontend.problems().report(problem, failed + " (cluster " + match.cluster().name() + "): " + cause.getMessage());
         if (tried.isEmpty()) {
             tried = new HashSet<>(4);
         }
         tried.add(failed);
-        Backend next = attempts < MAX_CONNECT_ATTEMPTS ? match.cluster().pick(tried) : null;
+        if (cause instanceof TuplesExhaustedException) {
+            // Not the backend's fault and not an attempt on it: try the others before answering 503.
+            exhausted = exhausted == null ? cause.getMessage() : exhausted + "; " + cause.getMessage();
+            Backend next = match.cluster().pick(tried);
+            if (next != null) {
+                connectTo(next);
+            } else if (connectFailures == 0) {
+                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, Problem.PORTS_EXHAUSTED,
+                        "cluster " + match.cluster().name() + ": " + exhausted);
+            } else {
+                finishWithError(lastConnectStatus);
+            }
+            return;
+        }
+        boolean timedOut = cause instanceof ConnectTimeoutException;
+        Problem problem = timedOut ? Problem.CONNECT_TIMEOUT : Problem.BACKEND_REFUSED;
+        frontend.problems().report(problem, failed + " (cluster " + match.cluster().name() + "): " + cause.getMessage());
+        connectFailures++;
+        lastConnectStatus = timedOut ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY;
+        Backend next = connectFailures < MAX_CONNECT_ATTEMPTS ? match.cluster().pick(tried) : null;
         if (next != null) {
             connectTo(next);
         } else {
-            finishWithError(timedOut ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY);
+            finishWithError(lastConnectStatus);
         }
     }
 

@@ -4,6 +4,7 @@ import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
 
 /**
  * A downstream and an upstream channel joined as a byte pipe. Holds what the pair shares: the idle deadline
@@ -79,6 +80,10 @@ public final class Tunnel implements TimerWheel.Owner {
         long idleFor = nowNanos - lastActivity;
         if (idleFor >= idleTimeoutNanos) {
             meters.idleClosed();
+            // Nothing in flight either way: reset the upstream side so no TIME_WAIT stays on its tuple.
+            if (upstream.isActive()) {
+                upstream.config().setOption(ChannelOption.SO_LINGER, 0);
+            }
             close();
         } else {
             wheel.schedule(entry, lastActivity + idleTimeoutNanos);

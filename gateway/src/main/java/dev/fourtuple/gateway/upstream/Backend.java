@@ -1,17 +1,33 @@
 package dev.fourtuple.gateway.upstream;
 
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** One backend address and how many requests and tunnels it is serving now (for least-connections). */
+/**
+ * One backend address, the four-tuples that lead to it (one per source IP), and how many requests and
+ * tunnels it is serving now (for least-connections).
+ */
 public final class Backend {
     private final InetSocketAddress address;
     private final String label;
+    private final List<UpstreamTuple> tuples;
     private final AtomicInteger active = new AtomicInteger();
 
-    public Backend(InetSocketAddress address) {
+    Backend(InetSocketAddress address, List<UpstreamTuple> tuples) {
         this.address = address;
         this.label = address.getAddress().getHostAddress() + ":" + address.getPort();
+        this.tuples = List.copyOf(tuples);
+    }
+
+    /** A backend reached from sources the kernel chooses (tests). */
+    public static Backend of(InetSocketAddress address, PortLedger ledger) {
+        return new Backend(address, List.of(ledger.tuple(null, address)));
+    }
+
+    /** One tuple per source IP (a single kernel-chosen one when no source is configured). */
+    public List<UpstreamTuple> tuples() {
+        return tuples;
     }
 
     public InetSocketAddress address() {

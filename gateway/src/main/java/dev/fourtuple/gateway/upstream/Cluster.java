@@ -1,6 +1,8 @@
 package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.config.ClusterConfig;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -18,9 +20,22 @@ public final class Cluster {
         this.balancer = balancer;
     }
 
-    public static Cluster of(ClusterConfig config) {
+    /**
+     * A cluster whose backends are reached from {@code sources} (empty = the kernel chooses), with their
+     * tuples taken from the shared ledger.
+     */
+    public static Cluster of(ClusterConfig config, List<InetAddress> sources, PortLedger ledger) {
         List<Backend> backends = new ArrayList<>();
-        config.backends().forEach(address -> backends.add(new Backend(address)));
+        for (InetSocketAddress address : config.backends()) {
+            List<UpstreamTuple> tuples = new ArrayList<>();
+            if (sources.isEmpty()) {
+                tuples.add(ledger.tuple(null, address));
+            }
+            for (InetAddress source : sources) {
+                tuples.add(ledger.tuple(source, address));
+            }
+            backends.add(new Backend(address, tuples));
+        }
         return new Cluster(config.name(), backends, Balancer.of(config.balancer()));
     }
 

@@ -4,6 +4,7 @@ import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
@@ -18,6 +19,12 @@ import org.jspecify.annotations.Nullable;
  * <p>While attached it hands every response piece to its {@link UpstreamListener}; while pooled it keeps one
  * read outstanding only to notice the backend closing (anything else the backend sends then is a protocol
  * error and closes it), and its pool-idle deadline sits in the loop's {@link TimerWheel}.
+ *
+ * <p>TIME_WAIT stays with whoever closes first, on the four-tuple, for a minute: upstream tuples are the
+ * scarce ones, so the gateway avoids being first. A connection the backend said it will close
+ * ({@code Connection: close}) is left for the backend to close. A connection the gateway must drop while
+ * nothing is in flight on it (idle in the pool, or its exchange abandoned) is reset (SO_LINGER 0): nothing
+ * is lost, and no TIME_WAIT is left behind.
  */
 public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner {
     /** Pipeline names, for whoever reshapes the pipeline (a WebSocket upgrade). */
@@ -30,6 +37,7 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
     private @Nullable UpstreamListener listener;
     private TimerWheel.@Nullable Entry idleEntry;
     private boolean reusable = true;
+    private boolean backendCloses;
     private boolean reused;
 
     UpstreamConnectionHandler(UpstreamPool pool, Backend backend) {
@@ -89,22 +97,42 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
     public void release() {
         listener = null;
         ChannelHandlerContext c = context();
-        if (!reusable || !c.channel().isActive() || !pool.offer(this)) {
-            c.close();
+        if (!c.channel().isActive()) {
             return;
         }
-        reused = true;
-        if (idleEntry == null) {
-            idleEntry = pool.wheel().register(this);
+        if (reusable && pool.offer(this)) {
+            reused = true;
+        } else if (!backendCloses) {
+            abort();
+            return;
         }
-        pool.wheel().scheduleAfter(idleEntry, pool.idleTimeoutNanos());
-        c.read(); // to see the backend close it while idle
+        // Pooled, or waiting for the backend to close as it said it would: either way idle, with a read
+        // posted to see the close, and a deadline after which we reset it ourselves.
+        armIdleDeadline();
+        c.read();
     }
 
-    /** Detaches and closes: the exchange ended in a state the connection cannot be reused from. */
+    /** Detaches and resets: the exchange was abandoned, and what is in flight on it is wanted by nobody. */
     public void close() {
         listener = null;
-        context().close();
+        abort();
+    }
+
+    private void abort() {
+        ChannelHandlerContext c = context();
+        if (c.channel().isActive()) {
+            c.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+        }
+        c.close();
+    }
+
+    private void armIdleDeadline() {
+        TimerWheel.Entry entry = idleEntry;
+        if (entry == null) {
+            entry = pool.wheel().register(this);
+            idleEntry = entry;
+        }
+        pool.wheel().scheduleAfter(entry, pool.idleTimeoutNanos());
     }
 
     /** Detaches for good: the pipeline is being turned into a tunnel and this handler removed. */
@@ -119,11 +147,12 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
         UpstreamListener current = listener;
         if (current == null) {
             ReferenceCountUtil.release(msg);
-            ctx.close(); // a backend talking while pooled breaks HTTP/1.1 framing: never reuse it
+            abort(); // a backend talking while pooled breaks HTTP/1.1 framing: never reuse it
             return;
         }
         if (msg instanceof HttpResponse response && response.status().code() >= 200 && !HttpUtil.isKeepAlive(response)) {
             reusable = false;
+            backendCloses = true;
         }
         if (msg instanceof HttpObject httpObject) {
             if (httpObject.decoderResult().isFailure()) {
@@ -188,7 +217,7 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
     @Override
     public void onDeadline(long nowNanos) {
         if (listener == null) {
-            context().close(); // unused in the pool for keepalive-idle-timeout
+            abort(); // idle in the pool for keepalive-idle-timeout, or a backend that said close and did not
         }
     }
 

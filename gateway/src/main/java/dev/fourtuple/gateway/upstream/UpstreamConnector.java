@@ -12,12 +12,15 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
  * Hands out connections to backends: a pooled keep-alive connection of the caller's loop when there is one,
  * else a new connection made on the caller's loop. Either way the connection lives on the same loop as the
- * downstream connection that asked, so the two never hand data across threads.
+ * downstream connection that asked, so the two never hand data across threads. New connections leave from
+ * the source IP the {@link PortLedger} picks.
  */
 public final class UpstreamConnector {
     /** Response heads from backends may be larger than what we accept from clients; still bounded. */
@@ -35,25 +38,36 @@ public final class UpstreamConnector {
 
     private final PerLoop<LoopState> perLoop;
     private final UpstreamMeters meters;
+    private final PortLedger ledger;
 
     private record LoopState(UpstreamPool pool, Bootstrap bootstrap) {
     }
 
+    /**
+     * @param bindAddressNoPort whether bound sources get IP_BIND_ADDRESS_NO_PORT (ignored on NIO, which
+     *                          cannot set it; the ledger must then cap per source)
+     */
     public UpstreamConnector(EventLoops loops, PerLoop<TimerWheel> wheels, UpstreamSettings settings,
-            Duration connectTimeout, UpstreamMeters meters) {
+            Duration connectTimeout, PortLedger ledger, UpstreamMeters meters) {
         this.meters = meters;
-        this.perLoop = loops.perLoop(loop -> new LoopState(
-                new UpstreamPool(wheels.get(loop), settings.keepaliveMaxIdle(),
-                        settings.keepaliveIdleTimeout().toNanos()),
-                new Bootstrap()
-                        .group(loop)
-                        .channelFactory(loops.transport().socketChannelFactory())
-                        // Options the proxy owns; not configurable (backpressure and half-close depend on them).
-                        .option(ChannelOption.AUTO_READ, false)
-                        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                        .option(ChannelOption.TCP_NODELAY, true)
-                        .option(ChannelOption.SO_KEEPALIVE, true)
-                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())));
+        this.ledger = ledger;
+        boolean nativeOptions = loops.transport().isNative();
+        this.perLoop = loops.perLoop(loop -> {
+            Bootstrap bootstrap = new Bootstrap()
+                    .group(loop)
+                    .channelFactory(loops.transport().socketChannelFactory())
+                    // Options the proxy owns; not configurable (backpressure and half-close depend on them).
+                    .option(ChannelOption.AUTO_READ, false)
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.SO_KEEPALIVE, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis());
+            if (nativeOptions) {
+                UpstreamSocketOptions.apply(bootstrap, settings.bindAddressNoPort(), settings.localPortRange());
+            }
+            return new LoopState(new UpstreamPool(wheels.get(loop), settings.keepaliveMaxIdle(),
+                    settings.keepaliveIdleTimeout().toNanos()), bootstrap);
+        });
     }
 
     /** A pooled connection to the backend if the loop has one, else a new one. */
@@ -67,11 +81,21 @@ public final class UpstreamConnector {
         connect(loop, backend, callback);
     }
 
-    /** Always a new connection (used to retry after a pooled one turned out stale). */
+    /**
+     * Always a new connection (also used to retry after a pooled one turned out stale), from the source with
+     * the most free ports towards the backend. When the kernel has no port left on that tuple
+     * (EADDRNOTAVAIL), the tuple is marked full and the next source is tried; when no tuple has room the
+     * callback gets a {@link TuplesExhaustedException}.
+     */
     public void connect(EventLoop loop, Backend backend, Callback callback) {
+        UpstreamTuple tuple = ledger.acquire(backend.tuples());
+        if (tuple == null) {
+            callback.onConnectFailed(new TuplesExhaustedException(backend, ledger.full(backend.tuples())));
+            return;
+        }
         LoopState state = perLoop.get(loop);
         UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool(), backend);
-        ChannelFuture future = state.bootstrap().clone()
+        Bootstrap bootstrap = state.bootstrap().clone()
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -82,12 +106,23 @@ public final class UpstreamConnector {
                                         .setMaxChunkSize(MAX_CHUNK), false, false))
                                 .addLast(UpstreamConnectionHandler.NAME, handler);
                     }
-                })
-                .connect(backend.address());
+                });
+        InetAddress source = tuple.source();
+        ChannelFuture future = source == null
+                ? bootstrap.connect(backend.address())
+                : bootstrap.connect(backend.address(), new InetSocketAddress(source, 0));
         future.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
                 meters.opened(f.channel());
+                f.channel().closeFuture().addListener(closed -> ledger.release(tuple));
                 callback.onConnected(handler);
+                return;
+            }
+            ledger.release(tuple);
+            if (PortExhaustion.isCause(f.cause())) {
+                ledger.markFull(tuple);
+                meters.portsExhausted();
+                connect(loop, backend, callback); // the next source, or TuplesExhaustedException
             } else {
                 meters.connectFailed();
                 callback.onConnectFailed(f.cause());

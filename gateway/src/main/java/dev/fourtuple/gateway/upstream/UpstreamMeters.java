@@ -2,6 +2,7 @@ package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.metrics.OpenConnections;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.Channel;
 
@@ -10,6 +11,8 @@ public final class UpstreamMeters {
     private final OpenConnections connections;
     private final Counter connectFailures;
     private final Counter reuses;
+    private final Counter portsExhausted;
+    private final MeterRegistry registry;
 
     public UpstreamMeters(MeterRegistry registry) {
         connections = new OpenConnections(registry, "upstream");
@@ -17,6 +20,27 @@ public final class UpstreamMeters {
                 .description("Connections to backends that could not be opened").register(registry);
         reuses = Counter.builder("fourtuple.upstream.reuses")
                 .description("Requests sent on a pooled keep-alive connection").register(registry);
+        portsExhausted = Counter.builder("fourtuple.upstream.eaddrnotavail")
+                .description("Connects the kernel refused for want of a free source port").register(registry);
+        this.registry = registry;
+    }
+
+    /**
+     * Gauges per four-tuple slot: {@code fourtuple.upstream.tuple.in_use{source,backend}} and
+     * {@code fourtuple.upstream.tuple.capacity{source,backend}} (P, or less once the kernel said otherwise).
+     */
+    public void registerTuples(PortLedger ledger) {
+        for (UpstreamTuple tuple : ledger.tuples()) {
+            Gauge.builder("fourtuple.upstream.tuple.in_use", tuple, UpstreamTuple::inUse)
+                    .description("Upstream connections open on this {source, backend} pair")
+                    .tag("source", tuple.sourceLabel()).tag("backend", tuple.backendLabel())
+                    .register(registry);
+            Gauge.builder("fourtuple.upstream.tuple.capacity", tuple,
+                            t -> Math.min(ledger.capacity(), t.learnedCapacity()))
+                    .description("Source ports this {source, backend} pair can have")
+                    .tag("source", tuple.sourceLabel()).tag("backend", tuple.backendLabel())
+                    .register(registry);
+        }
     }
 
     void opened(Channel channel) {
@@ -25,6 +49,10 @@ public final class UpstreamMeters {
 
     void connectFailed() {
         connectFailures.increment();
+    }
+
+    void portsExhausted() {
+        portsExhausted.increment();
     }
 
     void reused() {

@@ -71,11 +71,11 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ZERO,
                 Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofSeconds(30)));
         assertThat(config.limits()).isEqualTo(new Limits(8 * 1024, 16 * 1024, 64L * 1024 * 1024));
-        assertThat(config.upstream()).isEqualTo(new UpstreamSettings(32, Duration.ofSeconds(30)));
+        assertThat(config.upstream()).isEqualTo(new UpstreamSettings(32, Duration.ofSeconds(30), List.of(), null, true));
         assertThat(config.clusters()).containsOnlyKeys("echo");
         assertThat(config.clusters().get("echo")).isEqualTo(new ClusterConfig("echo",
                 List.of(new InetSocketAddress("127.0.0.1", 9001), new InetSocketAddress("127.0.0.1", 9002)),
-                BalancerKind.ROUND_ROBIN));
+                BalancerKind.ROUND_ROBIN, null));
         assertThat(config.routes()).containsExactly(new RouteConfig("*", "/", "echo", false, null));
     }
 

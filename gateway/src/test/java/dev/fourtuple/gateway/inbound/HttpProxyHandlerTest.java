@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.upstream.PortLedger;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -87,8 +88,8 @@ class HttpProxyHandlerTest {
     static void startConnector() {
         upstreamLoops = EventLoops.start(TransportKind.NIO, 1, "test-upstream");
         PerLoop<TimerWheel> upstreamWheels = upstreamLoops.perLoop(TimerWheel::start);
-        connector = new UpstreamConnector(upstreamLoops, upstreamWheels, new UpstreamSettings(0, Duration.ofSeconds(30)),
-                Duration.ofSeconds(1), new UpstreamMeters(new SimpleMeterRegistry()));
+        connector = new UpstreamConnector(upstreamLoops, upstreamWheels, new UpstreamSettings(0, Duration.ofSeconds(30), List.of(), null, true),
+                Duration.ofSeconds(1), new PortLedger(100, false), new UpstreamMeters(new SimpleMeterRegistry()));
     }
 
     @AfterAll
@@ -108,7 +109,8 @@ class HttpProxyHandlerTest {
         wheel = wheels.get(loop);
 
         app = Cluster.of(new ClusterConfig("app",
-                List.of(new InetSocketAddress("127.0.0.1", 1)), BalancerKind.ROUND_ROBIN));
+                List.of(new InetSocketAddress("127.0.0.1", 1)), BalancerKind.ROUND_ROBIN, null), List.of(),
+                new PortLedger(100, false));
         Router router = new Router(List.of(new RouteConfig("app.example", "/", "app", false, null)),
                 Map.of("app", app));
         Timeouts timeouts = new Timeouts(HEADER_TIMEOUT, Duration.ofSeconds(60), Duration.ofSeconds(30),

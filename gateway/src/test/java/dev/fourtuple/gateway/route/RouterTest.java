@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.route;
 
+import dev.fourtuple.gateway.upstream.PortLedger;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,7 +21,7 @@ class RouterTest {
 
     private static Cluster cluster(String name, int port) {
         return Cluster.of(new ClusterConfig(name, List.of(new InetSocketAddress("127.0.0.1", port)),
-                BalancerKind.ROUND_ROBIN));
+                BalancerKind.ROUND_ROBIN, null), List.of(), new PortLedger(100, false));
     }
 
     private static RouteConfig route(String host, String prefix, String cluster) {

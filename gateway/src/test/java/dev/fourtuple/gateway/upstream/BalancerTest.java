@@ -18,7 +18,7 @@ class BalancerTest {
     private static List<Backend> backends(int count) {
         List<Backend> list = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            list.add(new Backend(new InetSocketAddress("127.0.0.1", 9000 + i)));
+            list.add(Backend.of(new InetSocketAddress("127.0.0.1", 9000 + i), new PortLedger(100, false)));
         }
         return List.copyOf(list);
     }
@@ -211,7 +211,8 @@ class BalancerTest {
     void clusterUsesTheConfiguredBalancerOverItsBackendsInFileOrder() {
         List<InetSocketAddress> addresses = List.of(
                 new InetSocketAddress("127.0.0.1", 9001), new InetSocketAddress("127.0.0.1", 9002));
-        Cluster roundRobin = Cluster.of(new ClusterConfig("rr", addresses, BalancerKind.ROUND_ROBIN));
+        Cluster roundRobin = Cluster.of(new ClusterConfig("rr", addresses, BalancerKind.ROUND_ROBIN, null), List.of(),
+                new PortLedger(100, false));
 
         assertThat(roundRobin.name()).isEqualTo("rr");
         assertThat(roundRobin.backends()).extracting(Backend::address).containsExactlyElementsOf(addresses);
@@ -219,7 +220,8 @@ class BalancerTest {
         assertThat(roundRobin.pick(Set.of()).address()).isEqualTo(addresses.get(1));
         assertThat(roundRobin.pick(Set.copyOf(roundRobin.backends()))).isNull();
 
-        Cluster leastConnections = Cluster.of(new ClusterConfig("lc", addresses, BalancerKind.LEAST_CONNECTIONS));
+        Cluster leastConnections = Cluster.of(new ClusterConfig("lc", addresses, BalancerKind.LEAST_CONNECTIONS, null),
+                List.of(), new PortLedger(100, false));
         Backend busy = leastConnections.backends().get(0);
         busy.started();
         for (int i = 0; i < 100; i++) {
