@@ -16,7 +16,7 @@ import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.transport.TransportSelector;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
 import dev.fourtuple.gateway.upstream.Cluster;
-import dev.fourtuple.gateway.upstream.EphemeralPorts;
+import dev.fourtuple.gateway.host.EphemeralPorts;
 import dev.fourtuple.gateway.upstream.PortLedger;
 import dev.fourtuple.gateway.upstream.UpstreamPreflight;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
@@ -47,6 +47,8 @@ public final class Gateway implements AutoCloseable {
     private static final Duration PROBLEM_LOG_INTERVAL = Duration.ofSeconds(10);
     private static final Duration LOOP_SHUTDOWN = Duration.ofSeconds(5);
     private static final Path PROC = Path.of("/proc");
+    /** Test and benchmark switch (system property): see {@link #portLedger}. */
+    private static final String KERNEL_ONLY = "fourtuple.upstream.kernel-only";
     /** 32768-60999, Linux's default net.ipv4.ip_local_port_range. */
     private static final int LINUX_DEFAULT_EPHEMERAL_PORTS = 28_232;
 
@@ -133,6 +135,12 @@ public final class Gateway implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             ports = LINUX_DEFAULT_EPHEMERAL_PORTS;
             log.warn("cannot read the ephemeral port range ({}); assuming Linux's default {} ports", e, ports);
+        }
+        if (Boolean.getBoolean(KERNEL_ONLY)) {
+            // Scenario switch: the ledger believes every tuple has room, so only the kernel's EADDRNOTAVAIL
+            // (and the capacity learned from it) limits upstream connections.
+            log.warn("{}: the port ledger does not cap tuples; the kernel alone decides", KERNEL_ONLY);
+            return new PortLedger(Integer.MAX_VALUE / 2, false);
         }
         boolean noPort = upstream.bindAddressNoPort() && transport.isNative();
         if (!noPort && !sources.isEmpty()) {

@@ -50,12 +50,12 @@ public final class Tunnel implements TimerWheel.Owner {
 
     /** The relay for the downstream pipeline: relays client bytes to the backend. */
     public TunnelRelayHandler downstreamRelay() {
-        return new TunnelRelayHandler(this, upstream);
+        return new TunnelRelayHandler(this, upstream, true);
     }
 
     /** The relay for the upstream pipeline: relays backend bytes to the client. */
     public TunnelRelayHandler upstreamRelay() {
-        return new TunnelRelayHandler(this, downstream);
+        return new TunnelRelayHandler(this, downstream, false);
     }
 
     /** Both relays are in place: start the idle clock and read both sides. */
@@ -80,14 +80,21 @@ public final class Tunnel implements TimerWheel.Owner {
         long idleFor = nowNanos - lastActivity;
         if (idleFor >= idleTimeoutNanos) {
             meters.idleClosed();
-            // Nothing in flight either way: reset the upstream side so no TIME_WAIT stays on its tuple.
-            if (upstream.isActive()) {
-                upstream.config().setOption(ChannelOption.SO_LINGER, 0);
-            }
-            close();
+            resetUpstreamAndClose(); // idle: nothing in flight either way
         } else {
             wheel.schedule(entry, lastActivity + idleTimeoutNanos);
         }
+    }
+
+    /**
+     * Closes with a reset on the upstream side (SO_LINGER 0), so that no TIME_WAIT stays on its scarce
+     * {source, backend} tuple. Only when nothing sent upstream can still be in flight.
+     */
+    void resetUpstreamAndClose() {
+        if (upstream.isActive()) {
+            upstream.config().setOption(ChannelOption.SO_LINGER, 0);
+        }
+        close();
     }
 
     /** Closes both sides once, after flushing what each still has to write. */

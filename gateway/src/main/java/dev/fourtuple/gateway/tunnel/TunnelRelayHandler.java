@@ -20,6 +20,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Half-close is passed on (RFC 9293 §3.6): when this side's input ends, the peer's output is shut after
  * the flush; when both directions have ended, or either side resets, the tunnel closes.
+ *
+ * <p>One exception, for the four-tuple's sake: whoever sends the first FIN keeps the TIME_WAIT, and on the
+ * upstream side that blocks a scarce {source, backend} port for a minute. So when the client ends and
+ * everything relayed to the backend has been acknowledged (TCP_INFO), the upstream connection is reset
+ * instead: nothing is lost, and the port is free at once. Otherwise (bytes still unacknowledged, or NIO,
+ * which cannot tell) the FIN is relayed so that they arrive.
  */
 public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     /** Pipeline name. */
@@ -28,10 +34,12 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
     private final Tunnel tunnel;
     private final Channel peer;
+    private final boolean clientSide;
 
-    TunnelRelayHandler(Tunnel tunnel, Channel peer) {
+    TunnelRelayHandler(Tunnel tunnel, Channel peer, boolean clientSide) {
         this.tunnel = tunnel;
         this.peer = peer;
+        this.clientSide = clientSide;
     }
 
     @Override
@@ -65,9 +73,15 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             if (peer instanceof DuplexChannel duplex && !duplex.isInputShutdown()) {
-                // Shut the peer's output only once what we relayed has been written: shutdownOutput() fails
-                // writes still in flight, and with io_uring a flushed write is in flight until it completes.
-                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> duplex.shutdownOutput());
+                // Act only once what we relayed has been written: shutdownOutput() fails writes still in
+                // flight, and with io_uring a flushed write is in flight until it completes.
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+                    if (clientSide && Acknowledged.all(peer)) {
+                        tunnel.resetUpstreamAndClose();
+                    } else {
+                        duplex.shutdownOutput();
+                    }
+                });
             } else {
                 tunnel.close();
             }

@@ -86,16 +86,26 @@ public final class PortLedger {
         return best;
     }
 
-    /** A connection on the tuple closed (or failed to open). */
+    /** A connect on the tuple failed: its slot is given back. */
     public void release(UpstreamTuple tuple) {
         tuple.release();
+        releaseSource(tuple);
+    }
+
+    /** A connection on the tuple closed: its slot is given back and its port is free again. */
+    public void closed(UpstreamTuple tuple) {
+        tuple.closed();
+        releaseSource(tuple);
+    }
+
+    private void releaseSource(UpstreamTuple tuple) {
         InetAddress source = tuple.source();
         if (source != null) {
             sourceCount(source).decrementAndGet();
         }
     }
 
-    /** The kernel had no port left on this tuple: take what it holds now as its capacity until it empties. */
+    /** The kernel had no port left on this tuple: what it holds now is its capacity, until a connection on it closes or a second passes. */
     public void markFull(UpstreamTuple tuple) {
         tuple.markFull();
     }

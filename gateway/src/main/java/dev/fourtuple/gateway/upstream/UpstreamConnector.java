@@ -114,7 +114,7 @@ public final class UpstreamConnector {
         future.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
                 meters.opened(f.channel());
-                f.channel().closeFuture().addListener(closed -> ledger.release(tuple));
+                f.channel().closeFuture().addListener(closed -> ledger.closed(tuple));
                 callback.onConnected(handler);
                 return;
             }

@@ -1,12 +1,12 @@
 package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.config.PortRange;
+import dev.fourtuple.gateway.host.ProcFiles;
 import dev.fourtuple.gateway.transport.TransportKind;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -62,7 +62,7 @@ public final class UpstreamPreflight {
 
     private static String kernelRelease(Path procRoot) {
         try {
-            return Files.readString(procRoot.resolve("sys/kernel/osrelease")).trim();
+            return ProcFiles.read(procRoot.resolve("sys/kernel/osrelease")).trim();
         } catch (IOException e) {
             return "unknown";
         }

@@ -14,14 +14,20 @@ import org.jspecify.annotations.Nullable;
  */
 public final class UpstreamTuple {
     private static final int UNKNOWN = Integer.MAX_VALUE;
+    private static final long LEARNED_TTL_NANOS = 1_000_000_000L;
 
     private final @Nullable InetAddress source;
     private final InetSocketAddress backend;
     private final String sourceLabel;
     private final String backendLabel;
     private final AtomicInteger inUse = new AtomicInteger();
-    /** In use when the kernel said EADDRNOTAVAIL: a cap learned the hard way, forgotten when it empties. */
+    /**
+     * In use when the kernel last said EADDRNOTAVAIL: a cap learned the hard way. Forgotten when one of the
+     * tuple's connections closes (a port is free again) or after {@link #LEARNED_TTL_NANOS} (the ports may
+     * have been held by something else: TIME_WAIT, another process).
+     */
     private volatile int learnedCapacity = UNKNOWN;
+    private volatile long learnedAt;
 
     UpstreamTuple(@Nullable InetAddress source, InetSocketAddress backend) {
         this.source = source;
@@ -53,13 +59,20 @@ public final class UpstreamTuple {
         return inUse.get();
     }
 
-    /** True while the kernel has refused a port on this tuple and not enough of its connections closed. */
+    /** True while the kernel has refused a port on this tuple and nothing has changed since. */
     public boolean learnedFull() {
-        return learnedCapacity != UNKNOWN && inUse.get() >= learnedCapacity;
+        int learned = learnedCapacity();
+        return learned != UNKNOWN && inUse.get() >= learned;
     }
 
+    /** The learned cap, or {@link Integer#MAX_VALUE} when none holds. */
     int learnedCapacity() {
-        return learnedCapacity;
+        int learned = learnedCapacity;
+        if (learned != UNKNOWN && System.nanoTime() - learnedAt > LEARNED_TTL_NANOS) {
+            learnedCapacity = UNKNOWN;
+            return UNKNOWN;
+        }
+        return learned;
     }
 
     void acquire() {
@@ -67,12 +80,17 @@ public final class UpstreamTuple {
     }
 
     void release() {
-        if (inUse.decrementAndGet() == 0) {
-            learnedCapacity = UNKNOWN;
-        }
+        inUse.decrementAndGet();
+    }
+
+    /** One of this tuple's connections closed: its port is free, so whatever was learned is stale. */
+    void closed() {
+        release();
+        learnedCapacity = UNKNOWN;
     }
 
     void markFull() {
+        learnedAt = System.nanoTime();
         learnedCapacity = inUse.get();
     }
 

@@ -1,4 +1,4 @@
-package dev.fourtuple.gateway.upstream;
+package dev.fourtuple.gateway.host;
 
 import dev.fourtuple.gateway.config.PortRange;
 import java.io.IOException;
@@ -26,10 +26,10 @@ public record EphemeralPorts(PortRange range, BitSet reserved) {
 
     /** Reads from {@code procRoot}/sys/net/ipv4/...; a missing reserved-ports file means none. */
     public static EphemeralPorts read(Path procRoot) throws IOException {
-        String[] bounds = Files.readString(procRoot.resolve(RANGE_FILE)).trim().split("\\s+");
+        String[] bounds = ProcFiles.read(procRoot.resolve(RANGE_FILE)).trim().split("\\s+");
         PortRange range = new PortRange(Integer.parseInt(bounds[0]), Integer.parseInt(bounds[1]));
         Path reservedFile = procRoot.resolve(RESERVED_FILE);
-        String reserved = Files.exists(reservedFile) ? Files.readString(reservedFile).trim() : "";
+        String reserved = Files.exists(reservedFile) ? ProcFiles.read(reservedFile).trim() : "";
         return new EphemeralPorts(range, parseReserved(reserved));
     }
 
