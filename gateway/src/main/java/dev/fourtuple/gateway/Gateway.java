@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway;
 
+import dev.fourtuple.gateway.admission.AdmissionController;
 import dev.fourtuple.gateway.config.ClusterConfig;
 import dev.fourtuple.gateway.config.GatewayConfig;
 import dev.fourtuple.gateway.config.UpstreamSettings;
@@ -47,6 +48,7 @@ public final class Gateway implements AutoCloseable {
     private static final Duration PROBLEM_LOG_INTERVAL = Duration.ofSeconds(10);
     private static final Duration LOOP_SHUTDOWN = Duration.ofSeconds(5);
     private static final Path PROC = Path.of("/proc");
+    private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
     /** Test and benchmark switch (system property): see {@link #portLedger}. */
     private static final String KERNEL_ONLY = "fourtuple.upstream.kernel-only";
     /** 32768-60999, Linux's default net.ipv4.ip_local_port_range. */
@@ -56,27 +58,39 @@ public final class Gateway implements AutoCloseable {
     private final EventLoops loops;
     private final PerLoop<TimerWheel> wheels;
     private final FrontendInitializer frontend;
-    private final InboundMeters inboundMeters;
-    private final UpstreamMeters upstreamMeters;
-    private final TunnelMeters tunnelMeters;
-    private final ProblemLog problems;
     private final Listener listener;
     private final PortLedger ledger;
+    private final AdmissionController admission;
+    private final Meters meters;
     private boolean stopped;
 
+    /** The meter holders of every capability, handed around as one. */
+    private record Meters(InboundMeters inbound, UpstreamMeters upstream, TunnelMeters tunnels, ProblemLog problems) {
+        static Meters register(MeterRegistry registry) {
+            return new Meters(new InboundMeters(registry), new UpstreamMeters(registry), new TunnelMeters(registry),
+                    new ProblemLog(registry, PROBLEM_LOG_INTERVAL));
+        }
+    }
+
     private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, FrontendInitializer frontend,
-            InboundMeters inboundMeters, UpstreamMeters upstreamMeters, TunnelMeters tunnelMeters,
-            ProblemLog problems, Listener listener, PortLedger ledger) {
+            Listener listener, PortLedger ledger, AdmissionController admission, Meters meters) {
         this.config = config;
         this.loops = loops;
         this.wheels = wheels;
         this.frontend = frontend;
-        this.inboundMeters = inboundMeters;
-        this.upstreamMeters = upstreamMeters;
-        this.tunnelMeters = tunnelMeters;
-        this.problems = problems;
         this.listener = listener;
         this.ledger = ledger;
+        this.admission = admission;
+        this.meters = meters;
+    }
+
+    /**
+     * Fds the gateway's connections account for: each client connection 2 (itself and its backend
+     * connection, charged from admission on, before the upstream exists), plus upstream connections beyond
+     * that (idle in pools).
+     */
+    static long fdsCharged(long downstream, long upstream) {
+        return 2 * downstream + Math.max(0, upstream - downstream);
     }
 
     /**
@@ -88,28 +102,31 @@ public final class Gateway implements AutoCloseable {
     public static Gateway start(GatewayConfig config, MeterRegistry registry) throws InterruptedException {
         TransportKind transport = TransportSelector.selectAndLog(config.transport());
         EventLoops loops = EventLoops.start(transport, config.eventLoops(), "fourtuple-loop");
+        AdmissionController admission = null;
         try {
             PerLoop<TimerWheel> wheels = loops.perLoop(TimerWheel::start);
-            ProblemLog problems = new ProblemLog(registry, PROBLEM_LOG_INTERVAL);
-            InboundMeters inboundMeters = new InboundMeters(registry);
-            UpstreamMeters upstreamMeters = new UpstreamMeters(registry);
-            TunnelMeters tunnelMeters = new TunnelMeters(registry);
+            Meters meters = Meters.register(registry);
             PortLedger ledger = portLedger(config, transport);
             Map<String, Cluster> clusters = clusters(config, ledger);
-            upstreamMeters.registerTuples(ledger);
+            meters.upstream().registerTuples(ledger);
             UpstreamConnector connector = new UpstreamConnector(loops, wheels, config.upstream(),
-                    config.timeouts().connect(), ledger, upstreamMeters);
+                    config.timeouts().connect(), ledger, meters.upstream());
+            admission = new AdmissionController(config.admission(), registry, meters.inbound()::active,
+                    () -> fdsCharged(meters.inbound().active(), meters.upstream().active()), PROC, CGROUP_ROOT);
             AtomicReference<FrontendSettings> settings = new AtomicReference<>(
                     new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits()));
-            FrontendInitializer frontend = new FrontendInitializer(settings, wheels, connector, inboundMeters,
-                    tunnelMeters, problems);
-            Listener listener = Listener.bind(loops, config.listen(), config.backlog(), frontend);
+            FrontendInitializer frontend = new FrontendInitializer(settings, wheels, connector, meters.inbound(),
+                    meters.tunnels(), meters.problems(), admission);
+            Listener listener = Listener.bind(loops, config.listen(), config.backlog(), frontend,
+                    admission.enabled() ? admission::acceptHandler : null);
             log.info("listening on {} ({} socket(s), {} event loop(s), {}); config {}: {} route(s), clusters {}",
                     format(listener.address()), listener.socketCount(), loops.loops().size(),
                     transport.configName(), config.source(), config.routes().size(), config.clusters().keySet());
-            return new Gateway(config, loops, wheels, frontend, inboundMeters, upstreamMeters, tunnelMeters,
-                    problems, listener, ledger);
+            return new Gateway(config, loops, wheels, frontend, listener, ledger, admission, meters);
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
+            if (admission != null) {
+                admission.close();
+            }
             loops.shutdown(LOOP_SHUTDOWN);
             throw e;
         }
@@ -189,19 +206,23 @@ public final class Gateway implements AutoCloseable {
     }
 
     public InboundMeters inboundMeters() {
-        return inboundMeters;
+        return meters.inbound();
     }
 
     public UpstreamMeters upstreamMeters() {
-        return upstreamMeters;
+        return meters.upstream();
     }
 
     public TunnelMeters tunnelMeters() {
-        return tunnelMeters;
+        return meters.tunnels();
     }
 
     public ProblemLog problems() {
-        return problems;
+        return meters.problems();
+    }
+
+    public AdmissionController admission() {
+        return admission;
     }
 
     /**
@@ -217,8 +238,8 @@ public final class Gateway implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         listener.close();
         frontend.startDrain();
-        log.info("draining: listener closed, {} client connection(s) open, up to {}", inboundMeters.active(), timeout);
-        while (inboundMeters.active() > 0 && System.nanoTime() - deadline < 0) {
+        log.info("draining: listener closed, {} client connection(s) open, up to {}", meters.inbound().active(), timeout);
+        while (meters.inbound().active() > 0 && System.nanoTime() - deadline < 0) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -226,7 +247,7 @@ public final class Gateway implements AutoCloseable {
                 break;
             }
         }
-        long left = inboundMeters.active();
+        long left = meters.inbound().active();
         if (left > 0) {
             log.info("drain timeout: closing {} client connection(s) still open", left);
         }
@@ -246,6 +267,7 @@ public final class Gateway implements AutoCloseable {
 
     private void stopLoops() {
         stopped = true;
+        admission.close();
         for (TimerWheel wheel : wheels.all()) {
             wheel.loop().execute(wheel::stop);
         }

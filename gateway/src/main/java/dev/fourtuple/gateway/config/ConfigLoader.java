@@ -149,13 +149,51 @@ public final class ConfigLoader {
                     upstreamSection.bool("bind-address-no-port"));
             upstreamSection.rejectUnknownKeys();
 
+            AdmissionSettings admission = admission(root.section("admission"));
             ConfigObject clusterDefaults = root.section("cluster-defaults").object();
             Map<String, ClusterConfig> clusters = clusters(root.section("clusters"), clusterDefaults);
             ConfigObject routeDefaults = root.section("route-defaults").object();
             List<RouteConfig> routes = routes(root, routeDefaults, clusters);
             root.rejectUnknownKeys();
             return new GatewayConfig(source, listen, backlog, transport, eventLoops, timeouts, limits, upstream,
-                    clusters, routes);
+                    admission, clusters, routes);
+        }
+
+        private AdmissionSettings admission(ConfigSection section) {
+            boolean enabled = section.bool("enabled");
+            int maxConnections = section.integerOr("off", "max-connections", 1, 100_000_000);
+            int fdReserve = section.integerOr("auto", "fd-reserve", 8, 1_000_000);
+            int fdHardFloor = section.integerOr("auto", "fd-hard-floor", 1, 1_000_000);
+            if (fdReserve > 0 && fdHardFloor >= fdReserve) {
+                section.problem("fd-hard-floor", section.object().get("fd-hard-floor"),
+                        "auto, or fewer than fd-reserve (" + fdReserve + ")");
+            }
+            AdmissionSettings.Watermarks heap = watermarks(section, "heap");
+            AdmissionSettings.Watermarks direct = watermarks(section, "direct");
+            AdmissionSettings.Watermarks tcp = watermarks(section, "tcp-memory");
+            AdmissionSettings.Watermarks cgroup = watermarks(section, "cgroup-memory");
+            Duration retryAfter = section.duration("retry-after", Duration.ofSeconds(1), Duration.ofHours(1), false);
+            Duration jitter = section.duration("retry-after-jitter", Duration.ZERO, Duration.ofHours(1), false);
+            int acceptRate = section.integerOr("off", "accept-rate", 1, 10_000_000);
+            String excess = section.string("accept-rate-excess", "wait");
+            if (!excess.equals("wait") && !excess.equals("refuse")) {
+                section.problem("accept-rate-excess", section.object().get("accept-rate-excess"), "wait | refuse");
+            }
+            Duration refresh = section.duration("refresh-interval", Duration.ofMillis(50), Duration.ofMinutes(1), false);
+            Duration log = section.duration("log-interval", Duration.ofSeconds(1), Duration.ofHours(1), false);
+            section.rejectUnknownKeys();
+            return new AdmissionSettings(enabled, maxConnections, fdReserve, fdHardFloor, heap, direct, tcp, cgroup,
+                    retryAfter, jitter, acceptRate, excess.equals("refuse"), refresh, log);
+        }
+
+        private AdmissionSettings.Watermarks watermarks(ConfigSection section, String prefix) {
+            double high = section.fraction(prefix + "-high");
+            double low = section.fraction(prefix + "-low");
+            if (low > high) {
+                section.problem(prefix + "-low", section.object().get(prefix + "-low"),
+                        "at most " + prefix + "-high (" + Math.round(high * 100) + "%)");
+            }
+            return new AdmissionSettings.Watermarks(high, low);
         }
 
         private Map<String, ClusterConfig> clusters(ConfigSection section, ConfigObject defaults) {

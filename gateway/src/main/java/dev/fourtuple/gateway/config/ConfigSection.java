@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -30,6 +31,7 @@ final class ConfigSection {
     private static final ConfigRenderOptions CONCISE = ConfigRenderOptions.concise();
     private static final String OFF = "off";
     private static final Pattern TRAILING_LINE = Pattern.compile(": [0-9]+$");
+    private static final Pattern PERCENT = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)\\s*%");
 
     /** Origin description given to reference.conf, so its values can be told from the user's. */
     static final String REFERENCE_ORIGIN = "reference.conf (defaults)";
@@ -147,6 +149,34 @@ final class ConfigSection {
             problem(key, value, expected);
             return min;
         }
+    }
+
+    /** An integer in [min, max], or the word {@code word} ("off", "auto") which maps to 0. */
+    int integerOr(String word, String key, int min, int max) {
+        ConfigValue value = value(key);
+        if (value == null || isWord(value, word)) {
+            return 0;
+        }
+        return checkedInt(key, value, min, max, word + " or " + min + ".." + max);
+    }
+
+    /** A percentage "90%" as a fraction 0..1. */
+    double fraction(String key) {
+        ConfigValue value = value(key);
+        if (value == null) {
+            return 0;
+        }
+        if (value.valueType() == ConfigValueType.STRING) {
+            Matcher m = PERCENT.matcher(((String) value.unwrapped()).trim());
+            if (m.matches()) {
+                double percent = Double.parseDouble(m.group(1));
+                if (percent <= 100) {
+                    return percent / 100;
+                }
+            }
+        }
+        problem(key, value, "a percentage from \"0%\" to \"100%\"");
+        return 0;
     }
 
     /** A duration within [min, max]; {@code off} maps to {@link Duration#ZERO} when allowed. */

@@ -15,6 +15,7 @@ import java.util.Map;
  * @param timeouts     every timeout
  * @param limits       request size limits
  * @param upstream     upstream connection settings
+ * @param admission    admission control
  * @param clusters     backend groups by name, in file order
  * @param routes       routes in match order
  */
@@ -27,6 +28,7 @@ public record GatewayConfig(
         Timeouts timeouts,
         Limits limits,
         UpstreamSettings upstream,
+        AdmissionSettings admission,
         Map<String, ClusterConfig> clusters,
         List<RouteConfig> routes) {
 

@@ -1,5 +1,8 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.admission.AdmissionAcceptHandler;
+import dev.fourtuple.gateway.admission.AdmissionController;
+import dev.fourtuple.gateway.admission.RefusalHandler;
 import dev.fourtuple.gateway.config.Limits;
 import dev.fourtuple.gateway.metrics.ProblemLog;
 import dev.fourtuple.gateway.timeout.TimerWheel;
@@ -18,7 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <pre>
  *   [codec: HttpServerCodec] → [proxy: HttpProxyHandler]
  * </pre>
- * After a WebSocket upgrade both are replaced by {@code [tunnel: TunnelRelayHandler]}.
+ * After a WebSocket upgrade both are replaced by {@code [tunnel: TunnelRelayHandler]}. A connection that
+ * admission refused gets {@code [refusal: RefusalHandler]} alone.
  */
 @Sharable
 public final class FrontendInitializer extends ChannelInitializer<Channel> {
@@ -31,17 +35,24 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
 
     private final Frontend frontend;
     private final AtomicReference<FrontendSettings> settings;
+    private final AdmissionController admission;
     private volatile boolean draining;
 
     public FrontendInitializer(AtomicReference<FrontendSettings> settings, PerLoop<TimerWheel> wheels,
-            UpstreamConnector connector, InboundMeters meters, TunnelMeters tunnelMeters, ProblemLog problems) {
+            UpstreamConnector connector, InboundMeters meters, TunnelMeters tunnelMeters, ProblemLog problems,
+            AdmissionController admission) {
         this.settings = settings;
+        this.admission = admission;
         this.frontend = new Frontend(settings::get, wheels, connector, meters, tunnelMeters, problems,
                 () -> draining);
     }
 
     @Override
     protected void initChannel(Channel ch) {
+        if (ch.attr(AdmissionAcceptHandler.REFUSED).get() != null) {
+            ch.pipeline().addLast(RefusalHandler.NAME, admission.refusalHandler(frontend.wheels().get(ch.eventLoop())));
+            return;
+        }
         Limits limits = settings.get().limits();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxInitialLineLength())

@@ -10,6 +10,8 @@ import io.netty.channel.unix.UnixChannelOption;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The listening sockets, all on one address. With a native transport there is one per event loop, bound with
@@ -33,12 +35,21 @@ public final class Listener {
      */
     public static Listener bind(EventLoops loops, InetSocketAddress requested, int backlog, ChannelHandler childInitializer)
             throws InterruptedException {
+        return bind(loops, requested, backlog, childInitializer, null);
+    }
+
+    /**
+     * Binds with a handler of the listening socket's own (one per socket, from {@code parentHandler}), such as
+     * admission's, ahead of Netty's acceptor.
+     */
+    public static Listener bind(EventLoops loops, InetSocketAddress requested, int backlog, ChannelHandler childInitializer,
+            @Nullable Supplier<ChannelHandler> parentHandler) throws InterruptedException {
         List<Channel> bound = new ArrayList<>();
         InetSocketAddress target = requested;
         try {
             if (loops.transport().isNative()) {
                 for (EventLoop loop : loops.loops()) {
-                    Channel channel = bootstrap(loops, backlog, childInitializer)
+                    Channel channel = bootstrap(loops, backlog, childInitializer, parentHandler)
                             .group(loop, loop)
                             .option(UnixChannelOption.SO_REUSEPORT, true)
                             .bind(target).sync().channel();
@@ -46,7 +57,7 @@ public final class Listener {
                     target = (InetSocketAddress) channel.localAddress(); // port 0: the rest join the same port
                 }
             } else {
-                bound.add(bootstrap(loops, backlog, childInitializer)
+                bound.add(bootstrap(loops, backlog, childInitializer, parentHandler)
                         .group(loops.loops().get(0), loops.group())
                         .bind(target).sync().channel());
             }
@@ -57,8 +68,13 @@ public final class Listener {
         return new Listener(bound, (InetSocketAddress) bound.get(0).localAddress());
     }
 
-    private static ServerBootstrap bootstrap(EventLoops loops, int backlog, ChannelHandler child) {
-        return new ServerBootstrap()
+    private static ServerBootstrap bootstrap(EventLoops loops, int backlog, ChannelHandler child,
+            @Nullable Supplier<ChannelHandler> parentHandler) {
+        ServerBootstrap bootstrap = new ServerBootstrap();
+        if (parentHandler != null) {
+            bootstrap.handler(parentHandler.get());
+        }
+        return bootstrap
                 .channelFactory(loops.transport().serverChannelFactory())
                 .option(ChannelOption.SO_BACKLOG, backlog)
                 .option(ChannelOption.SO_REUSEADDR, true)

@@ -1,5 +1,10 @@
 package dev.fourtuple.gateway.inbound;
 
+import java.nio.file.Path;
+import dev.fourtuple.gateway.config.ConfigProblems;
+import dev.fourtuple.gateway.config.ConfigLoader;
+import dev.fourtuple.gateway.config.AdmissionSettings;
+import dev.fourtuple.gateway.admission.AdmissionController;
 import dev.fourtuple.gateway.upstream.PortLedger;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -117,7 +122,7 @@ class HttpProxyHandlerTest {
                 Duration.ZERO, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(5));
         Limits limits = new Limits(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_BODY);
         initializer = new FrontendInitializer(new AtomicReference<>(new FrontendSettings(router, timeouts, limits)),
-                wheels, connector, meters, new TunnelMeters(registry), problems);
+                wheels, connector, meters, new TunnelMeters(registry), problems, admissionOff(registry));
     }
 
     @AfterEach
@@ -385,5 +390,17 @@ class HttpProxyHandlerTest {
         assertThat(response()).isEmpty();
         assertProblems();
         assertClosedCleanly();
+    }
+
+    /** Admission switched off (this test drives one connection; refusals are tested elsewhere). */
+    private static AdmissionController admissionOff(SimpleMeterRegistry registry) {
+        try {
+            AdmissionSettings off = ConfigLoader.parse("admission.enabled = false\n"
+                    + "clusters { c { backends = [\"127.0.0.1:1\"] } }\nroutes = [ { cluster = c } ]\n", "test")
+                    .admission();
+            return new AdmissionController(off, registry, () -> 0, () -> 0, Path.of("/proc"), Path.of("/sys/fs/cgroup"));
+        } catch (ConfigProblems e) {
+            throw new AssertionError(e);
+        }
     }
 }

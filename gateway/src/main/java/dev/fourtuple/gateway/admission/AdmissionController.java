@@ -1,0 +1,361 @@
+package dev.fourtuple.gateway.admission;
+
+import dev.fourtuple.gateway.config.AdmissionSettings;
+import dev.fourtuple.gateway.host.CgroupMemory;
+import dev.fourtuple.gateway.host.FileDescriptors;
+import dev.fourtuple.gateway.host.TcpMemory;
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.ChannelHandler;
+import io.netty.util.internal.PlatformDependent;
+import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Path;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides, for each new connection, whether the gateway can afford it, and says why not.
+ *
+ * <p>Fast checks run per accept from counters and atomics (free fds, connection count, Netty's direct memory);
+ * slow gauges (the real fd count, {@code fs.file-nr}, heap after the last GC, kernel TCP memory, the cgroup)
+ * are re-read by one refresher thread every {@code refresh-interval} and cached. Each resource sheds with
+ * hysteresis ({@link Hysteresis}); the gateway is shedding while any resource is.
+ *
+ * <p>Logging: one WARN when shedding starts (naming the resource and its figures), one when it ends, and
+ * at most one per {@code log-interval} while it lasts, with the number refused meanwhile.
+ */
+public final class AdmissionController implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AdmissionController.class);
+    private static final long MIN_RESERVE = 64;
+    private static final long MIN_HARD_FLOOR = 16;
+
+    private final AdmissionSettings settings;
+    private final Path procRoot;
+    private final Path cgroupRoot;
+    private final LongSupplier connections;
+    private final @Nullable FdBudget fds;
+    private final long fdReserve;
+    private final long fdHardFloor;
+    private final Hysteresis fdState;
+    private final @Nullable Hysteresis connectionState;
+    private final Hysteresis directState;
+    private final Hysteresis heapState;
+    private final Hysteresis tcpState;
+    private final Hysteresis cgroupState;
+    private final AtomicInteger refusing = new AtomicInteger();
+    private final AtomicReference<@Nullable Resource> sheddingFor = new AtomicReference<>();
+    private final AdmissionMeters meters;
+    private final @Nullable TokenBucket acceptBucket;
+    private final RefusalResponses refusals;
+    private final @Nullable ScheduledExecutorService refresher;
+    private volatile boolean systemFilesShort;
+    private volatile double heapUsed;
+    private volatile double tcpUsed;
+    private volatile double cgroupUsed;
+    private volatile long lastLogNanos;
+    private volatile long refusedAtLastLog;
+
+    /**
+     * @param connections client connections open now
+     * @param charged     fds the gateway's connections account for now (2 per client connection, etc.)
+     */
+    public AdmissionController(AdmissionSettings settings, MeterRegistry registry, LongSupplier connections,
+            LongSupplier charged, Path procRoot, Path cgroupRoot) {
+        this.settings = settings;
+        this.procRoot = procRoot;
+        this.cgroupRoot = cgroupRoot;
+        this.connections = connections;
+        LongSupplier chargedWithRefusals = () -> charged.getAsLong() + refusing.get();
+        FdBudget budget = null;
+        try {
+            long limit = FileDescriptors.openFilesLimit(procRoot);
+            if (limit > 0) {
+                budget = new FdBudget(limit, chargedWithRefusals, FileDescriptors.countOpen(procRoot));
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("admission: cannot read the open-files limit ({}); fds are not watched", e.toString());
+        }
+        this.fds = budget;
+        long limit = budget == null ? 0 : budget.limit();
+        this.fdReserve = settings.fdReserve() > 0 ? settings.fdReserve() : Math.max(MIN_RESERVE, limit / 100);
+        this.fdHardFloor = settings.fdHardFloor() > 0 ? settings.fdHardFloor() : Math.max(MIN_HARD_FLOOR, fdReserve / 4);
+        // Reading: fds in use. Shed with fewer than reserve free; accept again with twice that free.
+        this.fdState = new Hysteresis(limit - fdReserve, limit - 2 * fdReserve);
+        int max = settings.maxConnections();
+        this.connectionState = max > 0 ? new Hysteresis(max, max - Math.max(1, max / 100)) : null;
+        this.directState = new Hysteresis(settings.direct().high(), settings.direct().low());
+        this.heapState = new Hysteresis(settings.heap().high(), settings.heap().low());
+        this.tcpState = new Hysteresis(settings.tcpMemory().high(), settings.tcpMemory().low());
+        this.cgroupState = new Hysteresis(settings.cgroupMemory().high(), settings.cgroupMemory().low());
+        this.meters = new AdmissionMeters(registry, this);
+        this.acceptBucket = settings.acceptRate() > 0 ? new TokenBucket(settings.acceptRate(), System.nanoTime()) : null;
+        this.refusals = new RefusalResponses(settings.retryAfter(), settings.retryAfterJitter());
+        if (settings.enabled()) {
+            refresh();
+            ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
+                Thread thread = new Thread(runnable, "fourtuple-admission");
+                thread.setDaemon(true);
+                return thread;
+            });
+            long period = settings.refreshInterval().toMillis();
+            executor.scheduleAtFixedRate(this::refreshSafely, period, period, TimeUnit.MILLISECONDS);
+            this.refresher = executor;
+            if (budget != null) {
+                log.info("admission: fd limit {}, {} fds open at start, reserve {}, hard floor {}: room for about {} "
+                        + "proxied connections", limit, budget.others(), fdReserve, fdHardFloor,
+                        Math.max(0, (limit - budget.others() - fdReserve) / 2));
+            }
+        } else {
+            this.refresher = null;
+            log.info("admission: disabled (admission.enabled = false)");
+        }
+    }
+
+    /** True when admission is on. */
+    public boolean enabled() {
+        return settings.enabled();
+    }
+
+    /** The handler for one listening socket's pipeline (each socket its own; they share the accept rate). */
+    public ChannelHandler acceptHandler() {
+        return new AdmissionAcceptHandler(this, acceptBucket, settings.refuseExcess());
+    }
+
+    /** The whole pipeline of a connection marked {@link AdmissionAcceptHandler#REFUSED}. */
+    public ChannelHandler refusalHandler(TimerWheel wheel) {
+        return new RefusalHandler(this, refusals, wheel);
+    }
+
+    /** Below the fd hard floor: the new connection must be reset without being read or answered. */
+    public boolean belowHardFloor() {
+        FdBudget budget = fds;
+        return settings.enabled() && budget != null && budget.free() < fdHardFloor;
+    }
+
+    /** Null to admit a new connection, else the resource that refuses it. Cheap: called for every accept. */
+    public @Nullable Resource check() {
+        if (!settings.enabled()) {
+            return null;
+        }
+        Resource reason = firstShedding();
+        note(reason);
+        return reason;
+    }
+
+    private @Nullable Resource firstShedding() {
+        FdBudget budget = fds;
+        boolean fdShort = budget != null && fdState.update(budget.limit() - budget.free());
+        if (fdShort || systemFilesShort) {
+            return Resource.FDS;
+        }
+        Hysteresis cap = connectionState;
+        if (cap != null && cap.update(connections.getAsLong())) {
+            return Resource.CONNECTIONS;
+        }
+        if (directState.update(directUsed())) {
+            return Resource.DIRECT_MEMORY;
+        }
+        if (heapState.update(heapUsed)) {
+            return Resource.HEAP;
+        }
+        if (tcpState.update(tcpUsed)) {
+            return Resource.TCP_MEMORY;
+        }
+        if (cgroupState.update(cgroupUsed)) {
+            return Resource.CGROUP_MEMORY;
+        }
+        return null;
+    }
+
+    /** A connection was refused (503) for the reason given. */
+    public void refused(Resource reason) {
+        meters.refused(reason);
+    }
+
+    /** A connection was reset unread under the fd hard floor. */
+    public void reset() {
+        meters.reset();
+        note(Resource.FDS);
+    }
+
+    /** A refused connection is open while it gets its 503 (it holds an fd). Pair with {@link #refusalClosed}. */
+    public void refusalOpened() {
+        refusing.incrementAndGet();
+    }
+
+    public void refusalClosed() {
+        refusing.decrementAndGet();
+    }
+
+    /** accept() failed (e.g. EMFILE despite the budget: another fd consumer). */
+    public void acceptFailed(Throwable cause) {
+        meters.acceptError();
+        long now = System.nanoTime();
+        if (now - lastLogNanos > settings.logInterval().toNanos()) {
+            lastLogNanos = now;
+            log.warn("admission: accept() failed ({}); accepting pauses for a second", cause.getMessage());
+        }
+    }
+
+    /** True while new connections are being refused. */
+    public boolean shedding() {
+        return sheddingFor.get() != null;
+    }
+
+    /** The free fraction of a resource's limit, 0..1; 1 where the limit does not apply. */
+    public double headroom(Resource resource) {
+        return switch (resource) {
+            case FDS -> fds == null ? 1 : clamp((double) fds.free() / fds.limit());
+            case CONNECTIONS -> settings.maxConnections() <= 0 ? 1
+                    : clamp(1 - (double) connections.getAsLong() / settings.maxConnections());
+            case HEAP -> clamp(1 - heapUsed);
+            case DIRECT_MEMORY -> clamp(1 - directUsed());
+            case TCP_MEMORY -> clamp(1 - tcpUsed);
+            case CGROUP_MEMORY -> clamp(1 - cgroupUsed);
+            case ACCEPT_RATE -> 1;
+        };
+    }
+
+    /** Free fds now (for status and tests), or -1 when fds are not watched. */
+    public long freeFds() {
+        FdBudget budget = fds;
+        return budget == null ? -1 : budget.free();
+    }
+
+    private void note(@Nullable Resource reason) {
+        if (sheddingFor.get() == reason) {
+            return; // the common case, read-only: no write shared between loops per accept
+        }
+        Resource before = sheddingFor.getAndSet(reason);
+        if (before == reason) {
+            return;
+        }
+        if (reason != null && before == null) {
+            lastLogNanos = System.nanoTime();
+            refusedAtLastLog = meters.refusedTotal();
+            log.warn("admission: shedding new connections: {} ({})", reason.tag(), figures(reason));
+        } else if (reason == null) {
+            log.warn("admission: accepting new connections again ({} refused while shedding)",
+                    meters.refusedTotal() - refusedAtLastLog);
+        }
+    }
+
+    private String figures(Resource resource) {
+        FdBudget budget = fds;
+        return switch (resource) {
+            case FDS -> budget == null ? "system fs.file-nr short"
+                    : budget.free() + " fds free of " + budget.limit() + ", reserve " + fdReserve
+                    + (systemFilesShort ? ", system fs.file-nr short" : "");
+            case CONNECTIONS -> connections.getAsLong() + " connections, max-connections " + settings.maxConnections();
+            case DIRECT_MEMORY -> percent(directUsed()) + " of max direct memory";
+            case HEAP -> percent(heapUsed) + " of max heap after GC";
+            case TCP_MEMORY -> percent(tcpUsed) + " of net.ipv4.tcp_mem pressure";
+            case CGROUP_MEMORY -> percent(cgroupUsed) + " of the cgroup's memory limit";
+            case ACCEPT_RATE -> "accept-rate " + settings.acceptRate() + "/s";
+        };
+    }
+
+    private void refreshSafely() {
+        try {
+            refresh();
+        } catch (RuntimeException e) {
+            log.warn("admission: refresh failed: {}", e.toString());
+        }
+    }
+
+    /** Re-reads the slow gauges and logs a reminder while shedding. Runs on the refresher thread. */
+    void refresh() {
+        FdBudget budget = fds;
+        try {
+            if (budget != null) {
+                budget.reconcile(FileDescriptors.countOpen(procRoot));
+            }
+            systemFilesShort = FileDescriptors.systemFiles(procRoot).free() < fdReserve;
+        } catch (IOException | RuntimeException e) {
+            systemFilesShort = false;
+        }
+        heapUsed = heapAfterGc();
+        try {
+            tcpUsed = TcpMemory.read(procRoot).ofPressure();
+        } catch (IOException | RuntimeException e) {
+            tcpUsed = 0;
+        }
+        try {
+            CgroupMemory cgroup = CgroupMemory.read(procRoot, cgroupRoot);
+            cgroupUsed = cgroup == null ? 0 : cgroup.used();
+        } catch (IOException | RuntimeException e) {
+            cgroupUsed = 0;
+        }
+        if (!settings.enabled()) {
+            return;
+        }
+        Resource reason = firstShedding();
+        note(reason);
+        long now = System.nanoTime();
+        if (reason != null && now - lastLogNanos >= settings.logInterval().toNanos()) {
+            long total = meters.refusedTotal();
+            log.warn("admission: still shedding ({}: {}); {} refused in the last {} s", reason.tag(), figures(reason),
+                    total - refusedAtLastLog, (now - lastLogNanos) / 1_000_000_000L);
+            lastLogNanos = now;
+            refusedAtLastLog = total;
+        }
+    }
+
+    /** Heap in use after the last collection, over all heap pools that report it, as a fraction of max. */
+    private static double heapAfterGc() {
+        long used = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP && pool.isCollectionUsageThresholdSupported()) {
+                MemoryUsage afterGc = pool.getCollectionUsage();
+                if (afterGc != null) {
+                    used += afterGc.getUsed();
+                }
+            }
+        }
+        long max = Runtime.getRuntime().maxMemory();
+        return max <= 0 ? 0 : (double) used / max;
+    }
+
+    /** Netty's direct memory in use as a fraction of the JVM's max direct memory. */
+    private static double directUsed() {
+        long max = PlatformDependent.maxDirectMemory();
+        long used = PlatformDependent.usedDirectMemory();
+        if (used < 0) {
+            used = 0;
+            for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+                if (pool.getName().equals("direct")) {
+                    used = pool.getMemoryUsed();
+                }
+            }
+        }
+        return max <= 0 ? 0 : (double) used / max;
+    }
+
+    private static double clamp(double value) {
+        return Math.max(0, Math.min(1, value));
+    }
+
+    private static String percent(double fraction) {
+        return Math.round(fraction * 100) + "%";
+    }
+
+    @Override
+    public void close() {
+        ScheduledExecutorService executor = refresher;
+        if (executor != null) {
+            executor.shutdownNow();
+        }
+    }
+}
