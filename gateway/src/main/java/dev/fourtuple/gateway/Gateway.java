@@ -85,15 +85,6 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Fds the gateway's connections account for: each client connection 2 (itself and its backend
-     * connection, charged from admission on, before the upstream exists), plus upstream connections beyond
-     * that (idle in pools).
-     */
-    static long fdsCharged(long downstream, long upstream) {
-        return 2 * downstream + Math.max(0, upstream - downstream);
-    }
-
-    /**
      * Starts the gateway: loops, upstream connector, listener. Returns once the port accepts.
      *
      * @throws IllegalStateException when the configured transport does not load
@@ -111,8 +102,8 @@ public final class Gateway implements AutoCloseable {
             meters.upstream().registerTuples(ledger);
             UpstreamConnector connector = new UpstreamConnector(loops, wheels, config.upstream(),
                     config.timeouts().connect(), ledger, meters.upstream());
-            admission = new AdmissionController(config.admission(), registry, meters.inbound()::active,
-                    () -> fdsCharged(meters.inbound().active(), meters.upstream().active()), PROC, CGROUP_ROOT);
+            admission = new AdmissionController(config.admission(), registry, meters.upstream()::active,
+                    PROC, CGROUP_ROOT);
             AtomicReference<FrontendSettings> settings = new AtomicReference<>(
                     new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits()));
             FrontendInitializer frontend = new FrontendInitializer(settings, wheels, connector, meters.inbound(),

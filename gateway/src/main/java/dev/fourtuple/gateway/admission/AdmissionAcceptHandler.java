@@ -70,6 +70,8 @@ public final class AdmissionAcceptHandler extends ChannelInboundHandlerAdapter {
         if (reason != null) {
             controller.refused(reason);
             child.attr(REFUSED).set(reason);
+        } else {
+            controller.admitted(child); // charged from now, before it is even registered
         }
         ctx.fireChannelRead(child);
     }

@@ -6,6 +6,8 @@ import dev.fourtuple.gateway.host.FileDescriptors;
 import dev.fourtuple.gateway.host.TcpMemory;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
@@ -44,7 +46,9 @@ public final class AdmissionController implements AutoCloseable {
     private final AdmissionSettings settings;
     private final Path procRoot;
     private final Path cgroupRoot;
-    private final LongSupplier connections;
+    private final LongSupplier upstream;
+    private final AtomicInteger admitted = new AtomicInteger();
+    private final ChannelFutureListener onAdmittedClose = future -> admitted.decrementAndGet();
     private final @Nullable FdBudget fds;
     private final long fdReserve;
     private final long fdHardFloor;
@@ -68,16 +72,21 @@ public final class AdmissionController implements AutoCloseable {
     private volatile long refusedAtLastLog;
 
     /**
-     * @param connections client connections open now
-     * @param charged     fds the gateway's connections account for now (2 per client connection, etc.)
+     * @param upstream upstream connections open now (those beyond one per client connection sit idle in pools
+     *                 and cost fds of their own)
      */
-    public AdmissionController(AdmissionSettings settings, MeterRegistry registry, LongSupplier connections,
-            LongSupplier charged, Path procRoot, Path cgroupRoot) {
+    public AdmissionController(AdmissionSettings settings, MeterRegistry registry, LongSupplier upstream,
+            Path procRoot, Path cgroupRoot) {
         this.settings = settings;
         this.procRoot = procRoot;
         this.cgroupRoot = cgroupRoot;
-        this.connections = connections;
-        LongSupplier chargedWithRefusals = () -> charged.getAsLong() + refusing.get();
+        this.upstream = upstream;
+        // Each admitted client connection is charged 2 fds from the moment it is admitted (itself and its
+        // backend connection, which does not exist yet); refused ones hold 1 while they get their 503.
+        LongSupplier chargedWithRefusals = () -> {
+            long clients = admitted.get();
+            return 2 * clients + Math.max(0, upstream.getAsLong() - clients) + refusing.get();
+        };
         FdBudget budget = null;
         try {
             long limit = FileDescriptors.openFilesLimit(procRoot);
@@ -161,7 +170,7 @@ public final class AdmissionController implements AutoCloseable {
             return Resource.FDS;
         }
         Hysteresis cap = connectionState;
-        if (cap != null && cap.update(connections.getAsLong())) {
+        if (cap != null && cap.update(admitted.get())) {
             return Resource.CONNECTIONS;
         }
         if (directState.update(directUsed())) {
@@ -177,6 +186,17 @@ public final class AdmissionController implements AutoCloseable {
             return Resource.CGROUP_MEMORY;
         }
         return null;
+    }
+
+    /** A client connection was admitted: it counts (and is charged its fds) until it closes. */
+    public void admitted(Channel child) {
+        admitted.incrementAndGet();
+        child.closeFuture().addListener(onAdmittedClose);
+    }
+
+    /** Client connections admitted and still open. */
+    public long admittedConnections() {
+        return admitted.get();
     }
 
     /** A connection was refused (503) for the reason given. */
@@ -219,7 +239,7 @@ public final class AdmissionController implements AutoCloseable {
         return switch (resource) {
             case FDS -> fds == null ? 1 : clamp((double) fds.free() / fds.limit());
             case CONNECTIONS -> settings.maxConnections() <= 0 ? 1
-                    : clamp(1 - (double) connections.getAsLong() / settings.maxConnections());
+                    : clamp(1 - (double) admitted.get() / settings.maxConnections());
             case HEAP -> clamp(1 - heapUsed);
             case DIRECT_MEMORY -> clamp(1 - directUsed());
             case TCP_MEMORY -> clamp(1 - tcpUsed);
@@ -258,7 +278,7 @@ public final class AdmissionController implements AutoCloseable {
             case FDS -> budget == null ? "system fs.file-nr short"
                     : budget.free() + " fds free of " + budget.limit() + ", reserve " + fdReserve
                     + (systemFilesShort ? ", system fs.file-nr short" : "");
-            case CONNECTIONS -> connections.getAsLong() + " connections, max-connections " + settings.maxConnections();
+            case CONNECTIONS -> admitted.get() + " connections, max-connections " + settings.maxConnections();
             case DIRECT_MEMORY -> percent(directUsed()) + " of max direct memory";
             case HEAP -> percent(heapUsed) + " of max heap after GC";
             case TCP_MEMORY -> percent(tcpUsed) + " of net.ipv4.tcp_mem pressure";

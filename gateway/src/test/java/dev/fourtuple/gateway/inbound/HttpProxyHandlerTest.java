@@ -398,7 +398,7 @@ class HttpProxyHandlerTest {
             AdmissionSettings off = ConfigLoader.parse("admission.enabled = false\n"
                     + "clusters { c { backends = [\"127.0.0.1:1\"] } }\nroutes = [ { cluster = c } ]\n", "test")
                     .admission();
-            return new AdmissionController(off, registry, () -> 0, () -> 0, Path.of("/proc"), Path.of("/sys/fs/cgroup"));
+            return new AdmissionController(off, registry, () -> 0, Path.of("/proc"), Path.of("/sys/fs/cgroup"));
         } catch (ConfigProblems e) {
             throw new AssertionError(e);
         }

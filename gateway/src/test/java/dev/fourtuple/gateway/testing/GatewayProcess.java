@@ -1,0 +1,102 @@
+package dev.fourtuple.gateway.testing;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.fourtuple.gateway.Main;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The gateway as a real child process ({@code Main run --config FILE}), for what only a process can show:
+ * its exit code, its signals, its own file-descriptor limit, its own JVM memory limits. Output goes to a file
+ * (not a pipe, which the JDK drains and closes at exit), which tests read.
+ */
+public final class GatewayProcess implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
+
+    private final Process process;
+    private final Path log;
+
+    private GatewayProcess(Process process, Path log) {
+        this.process = process;
+        this.log = log;
+    }
+
+    /**
+     * Starts {@code run --config dir/gateway.conf} with the given JVM options; with {@code openFiles > 0} under
+     * {@code ulimit -n openFiles} (soft and hard, like {@code prlimit --nofile=N:N}).
+     */
+    public static GatewayProcess start(Path dir, String config, int openFiles, String... jvmOptions) throws IOException {
+        Path file = dir.resolve("gateway.conf");
+        Files.writeString(file, config);
+        Path log = dir.resolve("gateway.log");
+        List<String> java = new ArrayList<>();
+        java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        java.addAll(List.of(jvmOptions));
+        java.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "run", "--config", file.toString()));
+        List<String> command = new ArrayList<>();
+        if (openFiles > 0) {
+            command.addAll(List.of("bash", "-c", "ulimit -n " + openFiles + " && exec \"$@\"", "bash"));
+        }
+        command.addAll(java);
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return new GatewayProcess(process, log);
+    }
+
+    /** Waits for the "listening on" line and returns the port. */
+    public int awaitPort(Duration timeout) {
+        return await().atMost(timeout).pollInterval(Duration.ofMillis(50))
+                .until(this::listeningPort, port -> port > 0 || !process.isAlive());
+    }
+
+    public InetSocketAddress address(Duration timeout) {
+        int port = awaitPort(timeout);
+        if (port <= 0) {
+            throw new AssertionError("gateway exited before listening:\n" + logText());
+        }
+        return new InetSocketAddress("127.0.0.1", port);
+    }
+
+    private int listeningPort() throws IOException {
+        Matcher m = LISTENING.matcher(logText());
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
+    }
+
+    /** Everything the process printed so far. */
+    public String logText() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    /** Sends SIGTERM and waits for the exit code. */
+    public int terminate(Duration timeout) throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("gateway did not exit within " + timeout + ":\n" + logText());
+        }
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly(); // (this also closes the streams: only when a test failed)
+        }
+    }
+}
