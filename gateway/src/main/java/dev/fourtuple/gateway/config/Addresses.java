@@ -55,7 +55,13 @@ final class Addresses {
     /** An IP literal (never a name: nothing is looked up), or null. */
     static @Nullable InetAddress ipLiteral(String text) {
         String trimmed = text.trim();
-        if (!IPV4.matcher(trimmed).matches() && trimmed.indexOf(':') < 0) {
+        if (IPV4.matcher(trimmed).matches()) {
+            for (String octet : trimmed.split("\\.")) {
+                if (Integer.parseInt(octet) > 255) {
+                    return null; // "256.0.0.1" is no address; InetAddress would look it up as a name
+                }
+            }
+        } else if (trimmed.indexOf(':') < 0) {
             return null;
         }
         try {

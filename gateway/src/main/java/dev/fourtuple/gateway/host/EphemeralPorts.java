@@ -51,13 +51,22 @@ public record EphemeralPorts(PortRange range, BitSet reserved) {
 
     /**
      * How many ports one four-tuple's source-port slot can take: the system range, clamped by
-     * {@code perSocket} when set (IP_LOCAL_PORT_RANGE only narrows), minus reserved ports.
+     * {@code perSocket} when set, minus reserved ports. Clamped the way the kernel does it
+     * ({@code inet_sk_get_local_port_range}): each end of the per-socket range counts only if it falls inside
+     * the system range, so a range entirely outside it changes nothing.
      */
     public int capacity(@Nullable PortRange perSocket) {
-        PortRange effective = perSocket == null ? range : range.intersect(perSocket);
-        if (effective == null) {
-            return 0;
+        int low = range.low();
+        int high = range.high();
+        if (perSocket != null) {
+            if (perSocket.low() >= low && perSocket.low() <= high) {
+                low = perSocket.low();
+            }
+            if (perSocket.high() >= low && perSocket.high() <= high) {
+                high = perSocket.high();
+            }
         }
+        PortRange effective = new PortRange(low, high);
         int reservedInside = reserved.get(effective.low(), effective.high() + 1).cardinality();
         return effective.size() - reservedInside;
     }

@@ -10,6 +10,8 @@ final class PortExhaustion {
     private static final int EADDRINUSE = 98;
     private static final int EADDRNOTAVAIL = 99;
     private static final String NOT_AVAILABLE = "Cannot assign requested address";
+    /** Enough for any real chain, and a stop for a chain that loops back on itself. */
+    private static final int MAX_CAUSES = 16;
 
     private PortExhaustion() {
     }
@@ -19,7 +21,8 @@ final class PortExhaustion {
      * for EADDRINUSE from binding port 0 (bind without IP_BIND_ADDRESS_NO_PORT found none).
      */
     static boolean isCause(@Nullable Throwable failure) {
-        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+        int depth = 0;
+        for (Throwable t = failure; t != null && depth++ < MAX_CAUSES; t = t.getCause()) {
             if (t instanceof Errors.NativeIoException nativeIo) {
                 int errno = -nativeIo.expectedErr();
                 if (errno == EADDRNOTAVAIL || errno == EADDRINUSE) {

@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.config.PortRange;
+import dev.fourtuple.gateway.host.EphemeralPorts;
 import dev.fourtuple.gateway.host.ProcFiles;
 import dev.fourtuple.gateway.transport.TransportKind;
 import java.io.IOException;
@@ -56,6 +57,15 @@ public final class UpstreamPreflight {
         if (!supported) {
             return List.of("upstream.local-port-range: " + range + " (expected: off on this kernel, "
                     + release + "; IP_LOCAL_PORT_RANGE needs Linux 6.3 or later)");
+        }
+        try {
+            PortRange system = EphemeralPorts.read(procRoot).range();
+            if (system.intersect(range) == null) {
+                return List.of("upstream.local-port-range: " + range + " (expected: a range overlapping "
+                        + "net.ipv4.ip_local_port_range " + system + "; the kernel ignores one outside it)");
+            }
+        } catch (IOException | RuntimeException e) {
+            // no system range to compare with (fixture roots, non-Linux): nothing to say
         }
         return List.of();
     }

@@ -54,6 +54,8 @@ class ConfigLoaderTest {
             transport = carrier-pigeon
             """;
     private static final String ADDRESS_EXPECTED = "\"IP:PORT\" or \"[IPv6]:PORT\" with a resolvable host and port ";
+    private static final String SOURCES_EXPECTED =
+            "an IP address \"10.0.0.2\" or an IPv4 range \"10.0.0.2-10.0.0.9\" (at most 4096 addresses)";
 
     @TempDir
     Path dir;
@@ -440,6 +442,206 @@ class ConfigLoaderTest {
 
         assertThat(problems).extracting(ConfigProblem::key).containsExactly("idle-timout", "backlog",
                 "clusters.echo.balancer", "routes[0].path-prefix", "routes[1].cluster", "transport");
+    }
+
+    // ---- upstream four-tuples: source addresses, local port range, IP_BIND_ADDRESS_NO_PORT ----
+
+    @Test
+    void sourceAddressesExpandRangesInOrderWithoutDuplicates() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                upstream.source-addresses = ["127.0.0.9", "127.0.0.2-127.0.0.5", "127.0.0.3", "127.0.0.9", "::1"]
+                """, "test.conf");
+
+        assertThat(config.upstream().sourceAddresses()).containsExactly(ip("127.0.0.9"), ip("127.0.0.2"),
+                ip("127.0.0.3"), ip("127.0.0.4"), ip("127.0.0.5"), ip("::1"));
+    }
+
+    @Test
+    void sourceRangeOfOneAddressAndRangesAcrossOctets() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                upstream.source-addresses = ["10.0.0.7-10.0.0.7", "10.0.0.254-10.0.1.1"]
+                """, "test.conf");
+
+        assertThat(config.upstream().sourceAddresses()).containsExactly(ip("10.0.0.7"), ip("10.0.0.254"),
+                ip("10.0.0.255"), ip("10.0.1.0"), ip("10.0.1.1"));
+    }
+
+    @Test
+    void sourceRangeOf4096AddressesIsTheLimitAndOverlapsCountOnce() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                upstream.source-addresses = ["10.0.0.0-10.0.15.255", "10.0.3.3", "10.0.0.0-10.0.0.9"]
+                """, "test.conf");
+
+        assertThat(config.upstream().sourceAddresses()).hasSize(4096)
+                .startsWith(ip("10.0.0.0"), ip("10.0.0.1")).endsWith(ip("10.0.15.255"));
+    }
+
+    static Stream<Arguments> badSourceAddresses() {
+        return Stream.of(
+                arguments("\"127.0.0.5-127.0.0.2\"", "reversed range"),
+                arguments("\"localhost\"", "a host name: nothing is looked up"),
+                arguments("\"not-an-ip\"", "garbage with a dash"),
+                arguments("\"garbage\"", "garbage"),
+                arguments("\"127.0.0.1/24\"", "CIDR is not a range"),
+                arguments("\"256.0.0.1\"", "not an IPv4 address"),
+                arguments("\"10.0.0.0-10.0.16.0\"", "4097 addresses"),
+                arguments("\"::1-::2\"", "IPv6 ranges are not expanded"),
+                arguments("\"127.0.0.2-\"", "open range"),
+                arguments("5", "not a string"));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("badSourceAddresses")
+    void badSourceAddressIsOneProblemAtItsLine(String written, String why) throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + """
+                upstream {
+                  source-addresses = [
+                    "127.0.0.2"
+                    %s
+                  ]
+                }
+                """.formatted(written));
+
+        assertProblem(problem, 14, "upstream.source-addresses", written, SOURCES_EXPECTED);
+    }
+
+    @Test
+    void everyBadSourceAddressIsReported() throws IOException {
+        List<ConfigProblem> problems = problemsOf(MINIMAL + """
+                upstream.source-addresses = ["127.0.0.5-127.0.0.2", "127.0.0.2", "localhost"]
+                """);
+
+        assertThat(problems).extracting(ConfigProblem::toString).containsExactly(
+                file() + ":11: upstream.source-addresses: \"127.0.0.5-127.0.0.2\" (expected: " + SOURCES_EXPECTED + ")",
+                file() + ":11: upstream.source-addresses: \"localhost\" (expected: " + SOURCES_EXPECTED + ")");
+    }
+
+    @Test
+    void moreThan4096SourcesInAllIsOneProblemAtTheList() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + """
+                upstream {
+                  source-addresses = ["10.0.0.0-10.0.15.255", "10.1.0.0"]
+                }
+                """);
+
+        assertProblem(problem, 12, "upstream.source-addresses", "[\"10.0.0.0-10.0.15.255\",\"10.1.0.0\"]",
+                "at most 4096 addresses in all");
+    }
+
+    @Test
+    void sourceAddressesMustBeAList() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "upstream.source-addresses = \"127.0.0.2\"\n");
+
+        assertProblem(problem, 11, "upstream.source-addresses", "\"127.0.0.2\"", "a list [ ... ]");
+    }
+
+    @Test
+    void clusterSourceAddressesReplaceTheGlobalOnes() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                upstream.source-addresses = ["127.0.0.2", "127.0.0.3"]
+                clusters {
+                  own { backends = ["127.0.0.1:9100"], source-addresses = ["127.0.0.7-127.0.0.8", "127.0.0.2"] }
+                  kernel { backends = ["127.0.0.1:9101"], source-addresses = [] }
+                }
+                """, "test.conf");
+        UpstreamSettings upstream = config.upstream();
+
+        assertThat(upstream.sourceAddresses()).containsExactly(ip("127.0.0.2"), ip("127.0.0.3"));
+        assertThat(config.clusters().get("echo").sourceAddresses()).isNull();
+        assertThat(config.clusters().get("echo").sources(upstream)).as("none of its own: the global ones")
+                .containsExactly(ip("127.0.0.2"), ip("127.0.0.3"));
+        assertThat(config.clusters().get("own").sources(upstream))
+                .containsExactly(ip("127.0.0.7"), ip("127.0.0.8"), ip("127.0.0.2"));
+        assertThat(config.clusters().get("kernel").sourceAddresses()).isEmpty();
+        assertThat(config.clusters().get("kernel").sources(upstream)).as("[] = kernel-chosen, not the global list")
+                .isEmpty();
+    }
+
+    @Test
+    void clusterSourceAddressesComeFromClusterDefaults() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                cluster-defaults { source-addresses = ["127.0.0.4"] }
+                clusters.kernel { backends = ["127.0.0.1:9101"], source-addresses = [] }
+                """, "test.conf");
+
+        assertThat(config.clusters().get("echo").sources(config.upstream())).containsExactly(ip("127.0.0.4"));
+        assertThat(config.clusters().get("kernel").sources(config.upstream())).isEmpty();
+    }
+
+    @Test
+    void badClusterSourceAddressIsReportedUnderTheCluster() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL.replace("balancer = round-robin",
+                "source-addresses = [\"127.0.0.9-127.0.0.1\"]"));
+
+        assertProblem(problem, 5, "clusters.echo.source-addresses", "\"127.0.0.9-127.0.0.1\"", SOURCES_EXPECTED);
+    }
+
+    @Test
+    void localPortRangeIsOffByDefault() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL, "test.conf");
+
+        assertThat(config.upstream().localPortRange()).isNull();
+        assertThat(config.upstream().bindAddressNoPort()).isTrue();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "\"40000-49999\"    | 40000 | 49999",
+            "40000-49999        | 40000 | 49999",
+            "\" 1024-1024 \"    | 1024  | 1024",
+            "\"1-65535\"        | 1     | 65535"})
+    void localPortRangeIsLowDashHigh(String written, int low, int high) throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + "upstream.local-port-range = " + written + "\n",
+                "test.conf");
+
+        assertThat(config.upstream().localPortRange()).isEqualTo(new PortRange(low, high));
+    }
+
+    @Test
+    void localPortRangeOffIsNull() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                upstream.local-port-range = "40000-49999"
+                upstream.local-port-range = off
+                """, "test.conf");
+
+        assertThat(config.upstream().localPortRange()).isNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"\"50000-40000\"", "\"0-10\"", "\"abc\"", "\"40000-65536\"", "\"40000\"",
+            "\"40000:49999\"", "40000", "true", "[40000, 49999]"})
+    void badLocalPortRangeIsAProblem(String written) throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "upstream.local-port-range = " + written + "\n");
+
+        assertThat(problem.location()).isEqualTo(file() + ":11");
+        assertThat(problem.key()).isEqualTo("upstream.local-port-range");
+        assertThat(problem.expected()).isEqualTo("off, or \"LOW-HIGH\" with 1 <= LOW <= HIGH <= 65535");
+    }
+
+    @Test
+    void bindAddressNoPortCanBeSwitchedOff() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + "upstream.bind-address-no-port = false\n", "test.conf");
+
+        assertThat(config.upstream().bindAddressNoPort()).isFalse();
+    }
+
+    @Test
+    void bindAddressNoPortMustBeBoolean() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "upstream.bind-address-no-port = sometimes\n");
+
+        assertProblem(problem, 11, "upstream.bind-address-no-port", "\"sometimes\"", "true or false");
+    }
+
+    @Test
+    void misspeltUpstreamKeySuggestsSourceAddresses() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "upstream.source-adresses = [\"127.0.0.2\"]\n");
+
+        assertProblem(problem, 11, "upstream.source-adresses", "[\"127.0.0.2\"]",
+                "no such key; did you mean source-addresses?");
+    }
+
+    private static InetAddress ip(String literal) throws IOException {
+        return InetAddress.getByName(literal);
     }
 
     private Path file() {
