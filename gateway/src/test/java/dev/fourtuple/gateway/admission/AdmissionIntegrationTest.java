@@ -15,6 +15,7 @@ import java.net.Socket;
 import java.net.URI;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -81,10 +82,12 @@ class AdmissionIntegrationTest {
         assertThat(refused).allSatisfy(a -> assertThat(a.retryAfter()).matches("[2-5]"));
         assertEchoes(admitted);
 
+        long fdsBefore = openFds(gateway);
         for (WebSocketProbe probe : admitted.subList(0, 100)) {
             probe.socket().sendClose(1000, "bye");
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> backend.openConnections() == admitted.size() - 100);
+        // Both of each closed tunnel's fds are gone from the gateway process (not just the backend's side).
+        await().atMost(Duration.ofSeconds(10)).until(() -> openFds(gateway) <= fdsBefore - 200);
 
         List<Attempt> second = attempt(ws, 100);
 
@@ -185,6 +188,13 @@ class AdmissionIntegrationTest {
             return attempts;
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** File descriptors the gateway process has open (its /proc/PID/fd). */
+    private static long openFds(GatewayProcess gateway) throws IOException {
+        try (var fds = Files.list(Path.of("/proc", String.valueOf(gateway.process().pid()), "fd"))) {
+            return fds.count();
         }
     }
 
