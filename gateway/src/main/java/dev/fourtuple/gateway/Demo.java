@@ -7,7 +7,6 @@ import dev.fourtuple.gateway.config.GatewayConfig;
 import dev.fourtuple.gateway.demo.EchoBackend;
 import dev.fourtuple.gateway.ops.Signals;
 import dev.fourtuple.gateway.transport.TransportKind;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -15,7 +14,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -46,17 +44,18 @@ final class Demo {
         for (ClusterConfig cluster : config.clusters().values()) {
             addresses.addAll(cluster.backends());
         }
-        Gateway gateway;
+        Service service;
         try {
             int n = 1;
             for (InetSocketAddress address : addresses) {
                 backends.add(EchoBackend.start(address, "echo-" + n++, TransportKind.NIO, 1));
             }
-            gateway = Gateway.start(config, new SimpleMeterRegistry());
+            service = Service.start(config, Files.isRegularFile(DEMO_FILE) ? DEMO_FILE : null);
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
             backends.forEach(EchoBackend::close);
             return Main.startFailed(config, e, err);
         }
+        Gateway gateway = service.gateway();
         String base = "http://" + Gateway.format(gateway.address());
         String ws = "ws://" + Gateway.format(gateway.address());
         out.println();
@@ -69,11 +68,16 @@ final class Demo {
         out.println("  curl -s -T README.md " + base + "/upload           # a streamed upload, echoed back");
         out.println("  a WebSocket client on " + ws + "/ws             # every frame is echoed");
         out.println("    e.g. npx wscat -c " + ws + "/ws   or   python3 -m websockets " + ws + "/ws");
+        if (service.admin() != null) {
+            out.println("  curl -s http://" + Gateway.format(service.admin().address()) + "/status   # what the gateway holds");
+            out.println("  curl -s http://" + Gateway.format(service.admin().address()) + "/metrics  # Prometheus");
+        }
         out.println("Ctrl-C stops it.");
         Signals.onTerminate(() -> {
-            gateway.drainAndStop(Duration.ofSeconds(2));
+            service.drainAndStop();
             backends.forEach(EchoBackend::close);
         });
+        Signals.onReload(service::reload);
         new CountDownLatch(1).await();
         return Main.OK;
     }

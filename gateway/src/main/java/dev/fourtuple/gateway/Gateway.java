@@ -1,9 +1,7 @@
 package dev.fourtuple.gateway;
 
 import dev.fourtuple.gateway.admission.AdmissionController;
-import dev.fourtuple.gateway.config.ClusterConfig;
 import dev.fourtuple.gateway.config.GatewayConfig;
-import dev.fourtuple.gateway.config.UpstreamSettings;
 import dev.fourtuple.gateway.inbound.FrontendInitializer;
 import dev.fourtuple.gateway.inbound.FrontendSettings;
 import dev.fourtuple.gateway.inbound.InboundMeters;
@@ -16,31 +14,30 @@ import dev.fourtuple.gateway.transport.PerLoop;
 import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.transport.TransportSelector;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
+import dev.fourtuple.gateway.upstream.Backend;
 import dev.fourtuple.gateway.upstream.Cluster;
-import dev.fourtuple.gateway.host.EphemeralPorts;
-import dev.fourtuple.gateway.upstream.PortLedger;
-import dev.fourtuple.gateway.upstream.UpstreamPreflight;
-import dev.fourtuple.gateway.upstream.UpstreamTuple;
-import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import dev.fourtuple.gateway.upstream.UpstreamMeters;
+import dev.fourtuple.gateway.upstream.UpstreamTuple;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.IOException;
-import java.net.InetAddress;
+import io.netty.channel.EventLoop;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running gateway: start → serve → drain → stop. Owns the event loops, the listener and everything
+ * A running gateway: start → serve → reload → drain → stop. Owns the event loops, the listener and everything
  * hanging off them; every collaborator is handed in or built here, nothing is global.
  */
 public final class Gateway implements AutoCloseable {
@@ -49,19 +46,19 @@ public final class Gateway implements AutoCloseable {
     private static final Duration LOOP_SHUTDOWN = Duration.ofSeconds(5);
     private static final Path PROC = Path.of("/proc");
     private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
-    /** Test and benchmark switch (system property): see {@link #portLedger}. */
-    private static final String KERNEL_ONLY = "fourtuple.upstream.kernel-only";
-    /** 32768-60999, Linux's default net.ipv4.ip_local_port_range. */
-    private static final int LINUX_DEFAULT_EPHEMERAL_PORTS = 28_232;
 
-    private final GatewayConfig config;
     private final EventLoops loops;
     private final PerLoop<TimerWheel> wheels;
+    private final Upstreams upstreams;
+    private final AtomicReference<FrontendSettings> settings;
     private final FrontendInitializer frontend;
     private final Listener listener;
-    private final PortLedger ledger;
     private final AdmissionController admission;
     private final Meters meters;
+    private volatile GatewayConfig config;
+    private volatile int configVersion = 1;
+    private volatile Instant configLoadedAt = Instant.now();
+    private volatile boolean draining;
     private boolean stopped;
 
     /** The meter holders of every capability, handed around as one. */
@@ -72,14 +69,20 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, FrontendInitializer frontend,
-            Listener listener, PortLedger ledger, AdmissionController admission, Meters meters) {
+    /** What a reload did. */
+    public record Reload(int version, List<String> needRestart, Set<InetSocketAddress> removedBackends) {
+    }
+
+    private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, Upstreams upstreams,
+            AtomicReference<FrontendSettings> settings, FrontendInitializer frontend, Listener listener,
+            AdmissionController admission, Meters meters) {
         this.config = config;
         this.loops = loops;
         this.wheels = wheels;
+        this.upstreams = upstreams;
+        this.settings = settings;
         this.frontend = frontend;
         this.listener = listener;
-        this.ledger = ledger;
         this.admission = admission;
         this.meters = meters;
     }
@@ -87,7 +90,8 @@ public final class Gateway implements AutoCloseable {
     /**
      * Starts the gateway: loops, upstream connector, listener. Returns once the port accepts.
      *
-     * @throws IllegalStateException when the configured transport does not load
+     * @throws IllegalStateException when the configured transport does not load, or the host cannot honour
+     *                               the upstream settings (the message names each problem, one per line)
      * @throws InterruptedException  when interrupted while binding
      */
     public static Gateway start(GatewayConfig config, MeterRegistry registry) throws InterruptedException {
@@ -97,23 +101,20 @@ public final class Gateway implements AutoCloseable {
         try {
             PerLoop<TimerWheel> wheels = loops.perLoop(TimerWheel::start);
             Meters meters = Meters.register(registry);
-            PortLedger ledger = portLedger(config, transport);
-            Map<String, Cluster> clusters = clusters(config, ledger);
-            meters.upstream().registerTuples(ledger);
-            UpstreamConnector connector = new UpstreamConnector(loops, wheels, config.upstream(),
-                    config.timeouts().connect(), ledger, meters.upstream());
+            Upstreams upstreams = new Upstreams(config, loops, wheels, meters.upstream(), PROC);
+            meters.upstream().registerTuples(upstreams.ledger());
             admission = new AdmissionController(config.admission(), registry, meters.upstream()::active,
                     PROC, CGROUP_ROOT);
-            AtomicReference<FrontendSettings> settings = new AtomicReference<>(
-                    new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits()));
-            FrontendInitializer frontend = new FrontendInitializer(settings, wheels, connector, meters.inbound(),
-                    meters.tunnels(), meters.problems(), admission);
+            AtomicReference<FrontendSettings> settings = new AtomicReference<>(frontendSettings(config,
+                    upstreams.clusters()));
+            FrontendInitializer frontend = new FrontendInitializer(settings, wheels, upstreams.connector(),
+                    meters.inbound(), meters.tunnels(), meters.problems(), admission);
             Listener listener = Listener.bind(loops, config.listen(), config.backlog(), frontend,
                     admission.enabled() ? admission::acceptHandler : null);
             log.info("listening on {} ({} socket(s), {} event loop(s), {}); config {}: {} route(s), clusters {}",
                     format(listener.address()), listener.socketCount(), loops.loops().size(),
                     transport.configName(), config.source(), config.routes().size(), config.clusters().keySet());
-            return new Gateway(config, loops, wheels, frontend, listener, ledger, admission, meters);
+            return new Gateway(config, loops, wheels, upstreams, settings, frontend, listener, admission, meters);
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             if (admission != null) {
                 admission.close();
@@ -123,64 +124,81 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
+    private static FrontendSettings frontendSettings(GatewayConfig config, Map<String, Cluster> clusters) {
+        return new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits());
+    }
+
     /**
-     * The four-tuple ledger: P from this host's ephemeral range (and local-port-range), checked sources.
+     * Applies a new, already validated config without dropping any connection: clusters, backends, routes,
+     * balancers, source addresses, timeouts and admission thresholds switch over for new requests and
+     * connections; requests and tunnels on a removed backend go on for {@code reload-grace}. Settings that
+     * need a restart are named in the result and not applied.
      *
-     * @throws IllegalStateException naming every source IP or setting this host cannot honour
+     * @throws IllegalStateException when the host cannot honour the new upstream settings (nothing changed)
      */
-    private static PortLedger portLedger(GatewayConfig config, TransportKind transport) {
-        UpstreamSettings upstream = config.upstream();
-        Set<InetAddress> sources = new LinkedHashSet<>(upstream.sourceAddresses());
-        config.clusters().values().forEach(c -> sources.addAll(c.sources(upstream)));
-        List<String> problems = new ArrayList<>(UpstreamPreflight.checkSources(sources));
-        problems.addAll(UpstreamPreflight.checkLocalPortRange(upstream.localPortRange(), transport, PROC));
-        if (!problems.isEmpty()) {
-            throw new IllegalStateException(String.join("\n", problems));
+    public synchronized Reload reload(GatewayConfig next) {
+        List<String> needRestart = needRestart(config, next);
+        Set<InetSocketAddress> before = backendAddresses(config);
+        Map<String, Cluster> clusters = upstreams.reload(next);
+        meters.upstream().registerTuples(upstreams.ledger());
+        admission.reconfigure(next.admission());
+        settings.set(frontendSettings(next, clusters));
+        Set<InetSocketAddress> removed = new LinkedHashSet<>(before);
+        removed.removeAll(backendAddresses(next));
+        Duration grace = next.ops().reloadGrace();
+        if (!removed.isEmpty() && !grace.isZero()) {
+            // One task per loop, after the grace: not a timer per connection.
+            for (TimerWheel wheel : wheels.all()) {
+                wheel.loop().schedule(() -> frontend.closeConnectionsTo(wheel, removed),
+                        grace.toMillis(), TimeUnit.MILLISECONDS);
+            }
         }
-        int ports;
-        try {
-            ports = EphemeralPorts.read(PROC).capacity(upstream.localPortRange());
-        } catch (IOException | RuntimeException e) {
-            ports = LINUX_DEFAULT_EPHEMERAL_PORTS;
-            log.warn("cannot read the ephemeral port range ({}); assuming Linux's default {} ports", e, ports);
-        }
-        if (Boolean.getBoolean(KERNEL_ONLY)) {
-            // Scenario switch: the ledger believes every tuple has room, so only the kernel's EADDRNOTAVAIL
-            // (and the capacity learned from it) limits upstream connections.
-            log.warn("{}: the port ledger does not cap tuples; the kernel alone decides", KERNEL_ONLY);
-            return new PortLedger(Integer.MAX_VALUE / 2, false);
-        }
-        boolean noPort = upstream.bindAddressNoPort() && transport.isNative();
-        if (!noPort && !sources.isEmpty()) {
-            log.warn("source IPs are bound without IP_BIND_ADDRESS_NO_PORT ({}): each source IP holds at most {} "
-                    + "upstream connections in total, whatever the number of backends",
-                    transport.isNative() ? "upstream.bind-address-no-port = off" : "the nio transport cannot set it",
-                    ports);
-        }
-        return new PortLedger(ports, !noPort);
+        config = next;
+        configVersion++;
+        configLoadedAt = Instant.now();
+        log.info("reloaded {} (version {}): {} route(s), clusters {}{}{}", next.source(), configVersion,
+                next.routes().size(), next.clusters().keySet(),
+                removed.isEmpty() ? "" : "; removed backends " + removed + " keep their connections for "
+                        + (grace.isZero() ? "ever" : grace),
+                needRestart.isEmpty() ? "" : "; NOT applied until a restart: " + String.join(", ", needRestart));
+        return new Reload(configVersion, needRestart, removed);
     }
 
-    private static Map<String, Cluster> clusters(GatewayConfig config, PortLedger ledger) {
-        Map<String, Cluster> clusters = new LinkedHashMap<>();
-        for (ClusterConfig cluster : config.clusters().values()) {
-            List<InetAddress> sources = cluster.sources(config.upstream());
-            clusters.put(cluster.name(), Cluster.of(cluster, sources, ledger));
-            int sourceCount = Math.max(1, sources.size());
-            int backendCount = cluster.backends().size();
-            long capacity = ledger.perSourceCap()
-                    ? (long) sourceCount * ledger.capacity()
-                    : (long) sourceCount * backendCount * ledger.capacity();
-            log.info("cluster {}: upstream capacity {} source IP(s){} x {} backend(s) x {} ports = {} connections",
-                    cluster.name(), sources.isEmpty() ? "1 (kernel-chosen)" : sourceCount,
-                    ledger.perSourceCap() ? " (ports shared across backends)" : "", backendCount,
-                    ledger.capacity(), capacity);
+    /** Settings that only take effect at start. */
+    private static List<String> needRestart(GatewayConfig running, GatewayConfig next) {
+        List<String> keys = new ArrayList<>();
+        if (!running.listen().equals(next.listen())) {
+            keys.add("listen");
         }
-        return clusters;
+        if (running.backlog() != next.backlog()) {
+            keys.add("backlog");
+        }
+        if (running.transport() != next.transport()) {
+            keys.add("transport");
+        }
+        if (running.eventLoops() != next.eventLoops()) {
+            keys.add("event-loops");
+        }
+        if (!Objects.equals(running.ops().adminListen(), next.ops().adminListen())) {
+            keys.add("admin.listen");
+        }
+        if (running.admission().enabled() != next.admission().enabled()) {
+            keys.add("admission.enabled");
+        }
+        if (!running.admission().refreshInterval().equals(next.admission().refreshInterval())) {
+            keys.add("admission.refresh-interval");
+        }
+        if (running.limits().maxHeaderSize() != next.limits().maxHeaderSize()
+                || running.limits().maxInitialLineLength() != next.limits().maxInitialLineLength()) {
+            keys.add("max-header-size / max-initial-line-length (for connections already open)");
+        }
+        return keys;
     }
 
-    /** Every upstream four-tuple slot with its use, for status and tests. */
-    public List<UpstreamTuple> upstreamTuples() {
-        return List.copyOf(ledger.tuples());
+    private static Set<InetSocketAddress> backendAddresses(GatewayConfig config) {
+        Set<InetSocketAddress> addresses = new LinkedHashSet<>();
+        config.clusters().values().forEach(c -> addresses.addAll(c.backends()));
+        return addresses;
     }
 
     /** The address clients connect to (the real port when the config asked for 0). */
@@ -192,8 +210,44 @@ public final class Gateway implements AutoCloseable {
         return loops.transport();
     }
 
+    /** The event loops, for the watchdog and the event-loop meters. */
+    public List<EventLoop> eventLoops() {
+        return loops.loops();
+    }
+
     public GatewayConfig config() {
         return config;
+    }
+
+    /** 1 at start, +1 per applied reload. */
+    public int configVersion() {
+        return configVersion;
+    }
+
+    public Instant configLoadedAt() {
+        return configLoadedAt;
+    }
+
+    /** True once a drain began: the gateway is not ready for new clients. */
+    public boolean draining() {
+        return draining;
+    }
+
+    /** Every upstream four-tuple slot with its use, for status and tests. */
+    public List<UpstreamTuple> upstreamTuples() {
+        return List.copyOf(upstreams.ledger().tuples());
+    }
+
+    /** P, the ports each four-tuple slot can have. */
+    public int portsPerTuple() {
+        return upstreams.ledger().capacity();
+    }
+
+    /** The backends of every cluster, by cluster name, as the current config has them. */
+    public Map<String, List<Backend>> backends() {
+        Map<String, List<Backend>> byCluster = new LinkedHashMap<>();
+        upstreams.clusters().forEach((name, cluster) -> byCluster.put(name, cluster.backends()));
+        return byCluster;
     }
 
     public InboundMeters inboundMeters() {
@@ -226,10 +280,12 @@ public final class Gateway implements AutoCloseable {
         if (stopped) {
             return 0;
         }
+        draining = true;
         long deadline = System.nanoTime() + timeout.toNanos();
         listener.close();
         frontend.startDrain();
-        log.info("draining: listener closed, {} client connection(s) open, up to {}", meters.inbound().active(), timeout);
+        log.info("draining: listener closed, {} client connection(s) open, up to {}", meters.inbound().active(),
+                timeout);
         while (meters.inbound().active() > 0 && System.nanoTime() - deadline < 0) {
             try {
                 Thread.sleep(20);
@@ -252,6 +308,7 @@ public final class Gateway implements AutoCloseable {
         if (stopped) {
             return;
         }
+        draining = true;
         listener.close();
         stopLoops();
     }

@@ -9,7 +9,6 @@ import dev.fourtuple.gateway.ops.Signals;
 import dev.fourtuple.gateway.config.TransportChoice;
 import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.transport.TransportSelector;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintStream;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -89,9 +88,9 @@ public final class Main {
             printProblems(file.toString(), e, err);
             return INVALID;
         }
-        Gateway gateway;
+        Service service;
         try {
-            gateway = Gateway.start(config, new SimpleMeterRegistry());
+            service = Service.start(config, file);
         } catch (IllegalStateException e) {
             for (String line : e.getMessage().split("\n")) {
                 err.println(file + ": " + line);
@@ -100,7 +99,8 @@ public final class Main {
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
             return startFailed(config, e, err);
         }
-        Signals.onTerminate(() -> gateway.drainAndStop(config.timeouts().drain()));
+        Signals.onTerminate(service::drainAndStop);
+        Signals.onReload(service::reload);
         new CountDownLatch(1).await(); // serve until a signal exits the process
         return OK;
     }

@@ -32,7 +32,7 @@ class RunCommandTest {
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress("127.0.0.1", 0));
             try (GatewayProcess gateway = GatewayProcess.start(dir, "listen = \"127.0.0.1:" + taken.getLocalPort()
-                    + "\"\ntransport = nio\nclusters { c { backends = [\"127.0.0.1:9\"] } }\nroutes = [ { cluster = c } ]\n",
+                    + "\"\ntransport = nio\nadmin.listen = off\nclusters { c { backends = [\"127.0.0.1:9\"] } }\nroutes = [ { cluster = c } ]\n",
                     0)) {
                 assertThat(gateway.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
                 assertThat(gateway.process().exitValue()).isEqualTo(1);
@@ -45,7 +45,7 @@ class RunCommandTest {
     @Test
     void sigtermLetsTheRequestInFlightFinishThenExits0() throws Exception {
         try (EchoBackend backend = EchoBackend.start(new InetSocketAddress("127.0.0.1", 0), "b", TransportKind.NIO, 1);
-                GatewayProcess gateway = GatewayProcess.start(dir, "listen = \"127.0.0.1:0\"\ndrain-timeout = 10s\n"
+                GatewayProcess gateway = GatewayProcess.start(dir, "listen = \"127.0.0.1:0\"\nadmin.listen = off\ndrain-timeout = 10s\n"
                         + "clusters { c { backends = [\"127.0.0.1:" + backend.address().getPort() + "\"] } }\n"
                         + "routes = [ { cluster = c, long-poll = true } ]\n", 0)) {
             URI uri = URI.create("http://127.0.0.1:" + gateway.awaitPort(Duration.ofSeconds(20)) + "/poll?wait=1500");

@@ -26,28 +26,24 @@ public final class AdmissionAcceptHandler extends ChannelInboundHandlerAdapter {
     public static final AttributeKey<Resource> REFUSED = AttributeKey.valueOf("fourtuple.admission.refused");
 
     private final AdmissionController controller;
-    private final @Nullable TokenBucket bucket;
-    private final boolean refuseExcess;
     private final ArrayDeque<Channel> waiting = new ArrayDeque<>();
     private boolean resumeScheduled;
 
-    AdmissionAcceptHandler(AdmissionController controller, @Nullable TokenBucket bucket, boolean refuseExcess) {
+    AdmissionAcceptHandler(AdmissionController controller) {
         this.controller = controller;
-        this.bucket = bucket;
-        this.refuseExcess = refuseExcess;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         Channel child = (Channel) msg;
-        TokenBucket rate = bucket;
+        TokenBucket rate = controller.acceptBucket();
         if (rate != null) {
             if (!waiting.isEmpty()) {
                 waiting.addLast(child); // keep arrival order behind those already waiting
                 return;
             }
-            if (!rate.tryTake(System.nanoTime())) {
-                if (refuseExcess) {
+            if (!rate.tryTake(ctx.executor().ticker().nanoTime())) {
+                if (controller.refuseExcess()) {
                     forward(ctx, child, Resource.ACCEPT_RATE);
                 } else {
                     waiting.addLast(child);
@@ -83,22 +79,30 @@ public final class AdmissionAcceptHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void scheduleResume(ChannelHandlerContext ctx) {
-        TokenBucket rate = bucket;
+        TokenBucket rate = controller.acceptBucket();
         if (resumeScheduled || rate == null) {
             return;
         }
         resumeScheduled = true;
-        long delay = Math.max(1_000_000L, rate.nanosUntilToken(System.nanoTime()));
+        long delay = Math.max(1_000_000L, rate.nanosUntilToken(ctx.executor().ticker().nanoTime()));
         ctx.executor().schedule(() -> resume(ctx), delay, TimeUnit.NANOSECONDS);
     }
 
     private void resume(ChannelHandlerContext ctx) {
         resumeScheduled = false;
-        TokenBucket rate = bucket;
-        if (rate == null || !ctx.channel().isActive()) {
+        TokenBucket rate = controller.acceptBucket();
+        if (!ctx.channel().isActive()) {
             return;
         }
-        while (!waiting.isEmpty() && rate.tryTake(System.nanoTime())) {
+        if (rate == null) { // the accept rate was switched off by a reload: let everyone in
+            Channel child;
+            while ((child = waiting.pollFirst()) != null) {
+                forward(ctx, child, null);
+            }
+            ctx.channel().config().setAutoRead(true);
+            return;
+        }
+        while (!waiting.isEmpty() && rate.tryTake(ctx.executor().ticker().nanoTime())) {
             forward(ctx, waiting.pollFirst(), null);
         }
         if (waiting.isEmpty()) {

@@ -43,27 +43,16 @@ public final class AdmissionController implements AutoCloseable {
     private static final long MIN_RESERVE = 64;
     private static final long MIN_HARD_FLOOR = 16;
 
-    private final AdmissionSettings settings;
     private final Path procRoot;
     private final Path cgroupRoot;
-    private final LongSupplier upstream;
     private final AtomicInteger admitted = new AtomicInteger();
     private final ChannelFutureListener onAdmittedClose = future -> admitted.decrementAndGet();
     private final @Nullable FdBudget fds;
-    private final long fdReserve;
-    private final long fdHardFloor;
-    private final Hysteresis fdState;
-    private final @Nullable Hysteresis connectionState;
-    private final Hysteresis directState;
-    private final Hysteresis heapState;
-    private final Hysteresis tcpState;
-    private final Hysteresis cgroupState;
     private final AtomicInteger refusing = new AtomicInteger();
     private final AtomicReference<@Nullable Resource> sheddingFor = new AtomicReference<>();
     private final AdmissionMeters meters;
-    private final @Nullable TokenBucket acceptBucket;
-    private final RefusalResponses refusals;
-    private final @Nullable ScheduledExecutorService refresher;
+    private final ScheduledExecutorService refresher;
+    private volatile Thresholds thresholds;
     private volatile boolean systemFilesShort;
     private volatile double heapUsed;
     private volatile double tcpUsed;
@@ -71,16 +60,49 @@ public final class AdmissionController implements AutoCloseable {
     private volatile long lastLogNanos;
     private volatile long refusedAtLastLog;
 
+    /** Everything derived from the settings; replaced as a whole on reload (shedding states start afresh). */
+    private static final class Thresholds {
+        final AdmissionSettings settings;
+        final long fdReserve;
+        final long fdHardFloor;
+        final Hysteresis fdState;
+        final @Nullable Hysteresis connectionState;
+        final Hysteresis directState;
+        final Hysteresis heapState;
+        final Hysteresis tcpState;
+        final Hysteresis cgroupState;
+        final @Nullable TokenBucket acceptBucket;
+        final RefusalResponses refusals;
+
+        Thresholds(AdmissionSettings settings, long fdLimit) {
+            this.settings = settings;
+            this.fdReserve = settings.fdReserve() > 0 ? settings.fdReserve() : Math.max(MIN_RESERVE, fdLimit / 100);
+            this.fdHardFloor = settings.fdHardFloor() > 0 ? settings.fdHardFloor()
+                    : Math.max(MIN_HARD_FLOOR, fdReserve / 4);
+            // Reading: fds in use. Shed with fewer than reserve free (used > limit - reserve); accept again with
+            // twice that free (used <= limit - 2 x reserve), or, when the limit is too small for that, below
+            // half the shedding mark.
+            long shedAt = fdLimit - fdReserve + 1;
+            this.fdState = new Hysteresis(shedAt, Math.max(shedAt / 2, fdLimit - 2 * fdReserve + 1));
+            int max = settings.maxConnections();
+            this.connectionState = max > 0 ? new Hysteresis(max, Math.max(1, max - Math.max(1, max / 100))) : null;
+            this.directState = new Hysteresis(settings.direct().high(), settings.direct().low());
+            this.heapState = new Hysteresis(settings.heap().high(), settings.heap().low());
+            this.tcpState = new Hysteresis(settings.tcpMemory().high(), settings.tcpMemory().low());
+            this.cgroupState = new Hysteresis(settings.cgroupMemory().high(), settings.cgroupMemory().low());
+            this.acceptBucket = settings.acceptRate() > 0 ? new TokenBucket(settings.acceptRate()) : null;
+            this.refusals = new RefusalResponses(settings.retryAfter(), settings.retryAfterJitter());
+        }
+    }
+
     /**
      * @param upstream upstream connections open now (those beyond one per client connection sit idle in pools
      *                 and cost fds of their own)
      */
     public AdmissionController(AdmissionSettings settings, MeterRegistry registry, LongSupplier upstream,
             Path procRoot, Path cgroupRoot) {
-        this.settings = settings;
         this.procRoot = procRoot;
         this.cgroupRoot = cgroupRoot;
-        this.upstream = upstream;
         // Each admitted client connection is charged 2 fds from the moment it is admitted (itself and its
         // backend connection, which does not exist yet); refused ones hold 1 while they get their 503.
         LongSupplier chargedWithRefusals = () -> {
@@ -97,92 +119,104 @@ public final class AdmissionController implements AutoCloseable {
             log.warn("admission: cannot read the open-files limit ({}); fds are not watched", e.toString());
         }
         this.fds = budget;
-        long limit = budget == null ? 0 : budget.limit();
-        this.fdReserve = settings.fdReserve() > 0 ? settings.fdReserve() : Math.max(MIN_RESERVE, limit / 100);
-        this.fdHardFloor = settings.fdHardFloor() > 0 ? settings.fdHardFloor() : Math.max(MIN_HARD_FLOOR, fdReserve / 4);
-        // Reading: fds in use. Shed with fewer than reserve free; accept again with twice that free.
-        this.fdState = new Hysteresis(limit - fdReserve, limit - 2 * fdReserve);
-        int max = settings.maxConnections();
-        this.connectionState = max > 0 ? new Hysteresis(max, max - Math.max(1, max / 100)) : null;
-        this.directState = new Hysteresis(settings.direct().high(), settings.direct().low());
-        this.heapState = new Hysteresis(settings.heap().high(), settings.heap().low());
-        this.tcpState = new Hysteresis(settings.tcpMemory().high(), settings.tcpMemory().low());
-        this.cgroupState = new Hysteresis(settings.cgroupMemory().high(), settings.cgroupMemory().low());
+        this.thresholds = new Thresholds(settings, budget == null ? 0 : budget.limit());
         this.meters = new AdmissionMeters(registry, this);
-        this.acceptBucket = settings.acceptRate() > 0 ? new TokenBucket(settings.acceptRate(), System.nanoTime()) : null;
-        this.refusals = new RefusalResponses(settings.retryAfter(), settings.retryAfterJitter());
-        if (settings.enabled()) {
-            refresh();
-            ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-                Thread thread = new Thread(runnable, "fourtuple-admission");
-                thread.setDaemon(true);
-                return thread;
-            });
-            long period = settings.refreshInterval().toMillis();
-            executor.scheduleAtFixedRate(this::refreshSafely, period, period, TimeUnit.MILLISECONDS);
-            this.refresher = executor;
-            if (budget != null) {
-                log.info("admission: fd limit {}, {} fds open at start, reserve {}, hard floor {}: room for about {} "
-                        + "proxied connections", limit, budget.others(), fdReserve, fdHardFloor,
-                        Math.max(0, (limit - budget.others() - fdReserve) / 2));
-            }
-        } else {
-            this.refresher = null;
+        refresh();
+        this.refresher = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "fourtuple-admission");
+            thread.setDaemon(true);
+            return thread;
+        });
+        long period = settings.refreshInterval().toMillis();
+        refresher.scheduleAtFixedRate(this::refreshSafely, period, period, TimeUnit.MILLISECONDS);
+        logStart();
+    }
+
+    private void logStart() {
+        Thresholds t = thresholds;
+        FdBudget budget = fds;
+        if (!t.settings.enabled()) {
             log.info("admission: disabled (admission.enabled = false)");
+        } else if (budget != null) {
+            log.info("admission: fd limit {}, {} fds open at start, reserve {}, hard floor {}: room for about {} "
+                    + "proxied connections", budget.limit(), budget.others(), t.fdReserve, t.fdHardFloor,
+                    Math.max(0, (budget.limit() - budget.others() - t.fdReserve) / 2));
         }
+    }
+
+    /**
+     * New thresholds (a reload). Admitted connections are untouched; whether to shed is decided afresh.
+     * {@code enabled}, {@code refresh-interval} and whether an accept rate exists at all need a restart, because
+     * the listening sockets' handlers and the refresher were set up for them.
+     */
+    public void reconfigure(AdmissionSettings settings) {
+        FdBudget budget = fds;
+        thresholds = new Thresholds(settings, budget == null ? 0 : budget.limit());
     }
 
     /** True when admission is on. */
     public boolean enabled() {
-        return settings.enabled();
+        return thresholds.settings.enabled();
     }
 
     /** The handler for one listening socket's pipeline (each socket its own; they share the accept rate). */
     public ChannelHandler acceptHandler() {
-        return new AdmissionAcceptHandler(this, acceptBucket, settings.refuseExcess());
+        return new AdmissionAcceptHandler(this);
+    }
+
+    /** The accept-rate bucket, or null when there is no accept rate. */
+    @Nullable TokenBucket acceptBucket() {
+        return thresholds.acceptBucket;
+    }
+
+    /** Whether connections over the accept rate get a 503 rather than a wait. */
+    boolean refuseExcess() {
+        return thresholds.settings.refuseExcess();
     }
 
     /** The whole pipeline of a connection marked {@link AdmissionAcceptHandler#REFUSED}. */
     public ChannelHandler refusalHandler(TimerWheel wheel) {
-        return new RefusalHandler(this, refusals, wheel);
+        return new RefusalHandler(this, thresholds.refusals, wheel);
     }
 
     /** Below the fd hard floor: the new connection must be reset without being read or answered. */
     public boolean belowHardFloor() {
         FdBudget budget = fds;
-        return settings.enabled() && budget != null && budget.free() < fdHardFloor;
+        Thresholds t = thresholds;
+        return t.settings.enabled() && budget != null && budget.free() < t.fdHardFloor;
     }
 
     /** Null to admit a new connection, else the resource that refuses it. Cheap: called for every accept. */
     public @Nullable Resource check() {
-        if (!settings.enabled()) {
+        Thresholds t = thresholds;
+        if (!t.settings.enabled()) {
             return null;
         }
-        Resource reason = firstShedding();
+        Resource reason = firstShedding(t);
         note(reason);
         return reason;
     }
 
-    private @Nullable Resource firstShedding() {
+    private @Nullable Resource firstShedding(Thresholds t) {
         FdBudget budget = fds;
-        boolean fdShort = budget != null && fdState.update(budget.limit() - budget.free());
+        boolean fdShort = budget != null && t.fdState.update(budget.limit() - budget.free());
         if (fdShort || systemFilesShort) {
             return Resource.FDS;
         }
-        Hysteresis cap = connectionState;
+        Hysteresis cap = t.connectionState;
         if (cap != null && cap.update(admitted.get())) {
             return Resource.CONNECTIONS;
         }
-        if (directState.update(directUsed())) {
+        if (t.directState.update(directUsed())) {
             return Resource.DIRECT_MEMORY;
         }
-        if (heapState.update(heapUsed)) {
+        if (t.heapState.update(heapUsed)) {
             return Resource.HEAP;
         }
-        if (tcpState.update(tcpUsed)) {
+        if (t.tcpState.update(tcpUsed)) {
             return Resource.TCP_MEMORY;
         }
-        if (cgroupState.update(cgroupUsed)) {
+        if (t.cgroupState.update(cgroupUsed)) {
             return Resource.CGROUP_MEMORY;
         }
         return null;
@@ -223,7 +257,7 @@ public final class AdmissionController implements AutoCloseable {
     public void acceptFailed(Throwable cause) {
         meters.acceptError();
         long now = System.nanoTime();
-        if (now - lastLogNanos > settings.logInterval().toNanos()) {
+        if (now - lastLogNanos > thresholds.settings.logInterval().toNanos()) {
             lastLogNanos = now;
             log.warn("admission: accept() failed ({}); accepting pauses for a second", cause.getMessage());
         }
@@ -238,8 +272,8 @@ public final class AdmissionController implements AutoCloseable {
     public double headroom(Resource resource) {
         return switch (resource) {
             case FDS -> fds == null ? 1 : clamp((double) fds.free() / fds.limit());
-            case CONNECTIONS -> settings.maxConnections() <= 0 ? 1
-                    : clamp(1 - (double) admitted.get() / settings.maxConnections());
+            case CONNECTIONS -> thresholds.settings.maxConnections() <= 0 ? 1
+                    : clamp(1 - (double) admitted.get() / thresholds.settings.maxConnections());
             case HEAP -> clamp(1 - heapUsed);
             case DIRECT_MEMORY -> clamp(1 - directUsed());
             case TCP_MEMORY -> clamp(1 - tcpUsed);
@@ -274,6 +308,9 @@ public final class AdmissionController implements AutoCloseable {
 
     private String figures(Resource resource) {
         FdBudget budget = fds;
+        Thresholds t = thresholds;
+        AdmissionSettings settings = t.settings;
+        long fdReserve = t.fdReserve;
         return switch (resource) {
             case FDS -> budget == null ? "system fs.file-nr short"
                     : budget.free() + " fds free of " + budget.limit() + ", reserve " + fdReserve
@@ -302,7 +339,7 @@ public final class AdmissionController implements AutoCloseable {
             if (budget != null) {
                 budget.reconcile(FileDescriptors.countOpen(procRoot));
             }
-            systemFilesShort = FileDescriptors.systemFiles(procRoot).free() < fdReserve;
+            systemFilesShort = FileDescriptors.systemFiles(procRoot).free() < thresholds.fdReserve;
         } catch (IOException | RuntimeException e) {
             systemFilesShort = false;
         }
@@ -318,13 +355,14 @@ public final class AdmissionController implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             cgroupUsed = 0;
         }
-        if (!settings.enabled()) {
+        Thresholds t = thresholds;
+        if (!t.settings.enabled()) {
             return;
         }
-        Resource reason = firstShedding();
+        Resource reason = firstShedding(t);
         note(reason);
         long now = System.nanoTime();
-        if (reason != null && now - lastLogNanos >= settings.logInterval().toNanos()) {
+        if (reason != null && now - lastLogNanos >= t.settings.logInterval().toNanos()) {
             long total = meters.refusedTotal();
             log.warn("admission: still shedding ({}: {}); {} refused in the last {} s", reason.tag(), figures(reason),
                     total - refusedAtLastLog, (now - lastLogNanos) / 1_000_000_000L);
@@ -373,9 +411,6 @@ public final class AdmissionController implements AutoCloseable {
 
     @Override
     public void close() {
-        ScheduledExecutorService executor = refresher;
-        if (executor != null) {
-            executor.shutdownNow();
-        }
+        refresher.shutdownNow();
     }
 }

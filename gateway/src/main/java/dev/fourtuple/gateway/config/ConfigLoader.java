@@ -35,6 +35,7 @@ public final class ConfigLoader {
     private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9.-]{1,253}");
     private static final Duration MS = Duration.ofMillis(1);
     private static final int MAX_SOURCES = 4096;
+    private static final List<String> LOG_LEVELS = List.of("error", "warn", "info", "debug", "trace");
     /** Problems sorted by file, then line (a stable sort: same line keeps the order found). */
     private static final Comparator<ConfigProblem> IN_FILE_ORDER = Comparator
             .comparing((ConfigProblem p) -> fileOf(p.location()))
@@ -150,13 +151,48 @@ public final class ConfigLoader {
             upstreamSection.rejectUnknownKeys();
 
             AdmissionSettings admission = admission(root.section("admission"));
+            OpsSettings ops = ops(root);
             ConfigObject clusterDefaults = root.section("cluster-defaults").object();
             Map<String, ClusterConfig> clusters = clusters(root.section("clusters"), clusterDefaults);
             ConfigObject routeDefaults = root.section("route-defaults").object();
             List<RouteConfig> routes = routes(root, routeDefaults, clusters);
             root.rejectUnknownKeys();
             return new GatewayConfig(source, listen, backlog, transport, eventLoops, timeouts, limits, upstream,
-                    admission, clusters, routes);
+                    admission, ops, clusters, routes);
+        }
+
+        private OpsSettings ops(ConfigSection root) {
+            Duration grace = root.duration("reload-grace", Duration.ofSeconds(1), Duration.ofDays(7), true);
+            ConfigSection admin = root.section("admin");
+            ConfigValue adminValue = admin.value("listen");
+            InetSocketAddress adminListen = null;
+            if (adminValue != null && !(adminValue.valueType() == ConfigValueType.STRING
+                    && "off".equals(adminValue.unwrapped()))) {
+                adminListen = addressValue(admin, "listen", adminValue, 0);
+            }
+            admin.rejectUnknownKeys();
+            ConfigSection logging = root.section("logging");
+            String level = logLevel(logging, "level", logging.value("level"));
+            ConfigSection levels = logging.section("levels");
+            Map<String, String> byLogger = new LinkedHashMap<>();
+            for (String logger : levels.keys()) {
+                byLogger.put(logger, logLevel(levels, logger, levels.optionalValue(logger)));
+            }
+            logging.rejectUnknownKeys();
+            return new OpsSettings(adminListen, grace, level, byLogger);
+        }
+
+        private String logLevel(ConfigSection section, String key, @Nullable ConfigValue value) {
+            if (value != null && value.valueType() == ConfigValueType.STRING) {
+                String level = ((String) value.unwrapped()).trim().toLowerCase(Locale.ROOT);
+                if (LOG_LEVELS.contains(level)) {
+                    return level;
+                }
+            }
+            if (value != null) {
+                section.problem(key, value, String.join(" | ", LOG_LEVELS));
+            }
+            return "info";
         }
 
         private AdmissionSettings admission(ConfigSection section) {

@@ -16,6 +16,7 @@ import java.util.Map;
  * @param limits       request size limits
  * @param upstream     upstream connection settings
  * @param admission    admission control
+ * @param ops          admin server, reload grace, logging
  * @param clusters     backend groups by name, in file order
  * @param routes       routes in match order
  */
@@ -29,6 +30,7 @@ public record GatewayConfig(
         Limits limits,
         UpstreamSettings upstream,
         AdmissionSettings admission,
+        OpsSettings ops,
         Map<String, ClusterConfig> clusters,
         List<RouteConfig> routes) {
 

@@ -22,7 +22,11 @@ public record CgroupMemory(long current, long max) {
      * (normally /sys/fs/cgroup); null when there is no memory limit or no cgroup to read.
      */
     public static @Nullable CgroupMemory read(Path procRoot, Path cgroupRoot) throws IOException {
-        String membership = ProcFiles.read(procRoot.resolve("self/cgroup"));
+        Path self = procRoot.resolve("self/cgroup");
+        if (!Files.exists(self)) {
+            return null; // no cgroups here
+        }
+        String membership = ProcFiles.read(self);
         for (String line : membership.split("\n")) {
             String[] fields = line.split(":", 3);
             if (fields.length == 3 && fields[0].equals("0") && fields[1].isEmpty()) {

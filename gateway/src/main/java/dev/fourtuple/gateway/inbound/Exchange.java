@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashSet;
@@ -357,6 +358,21 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         if (connection != null && phase != Phase.DONE) {
             connection.read();
         }
+    }
+
+    /** The backend this exchange is on (or connecting to), or null. */
+    @Nullable InetSocketAddress backendAddress() {
+        Backend target = backend;
+        return target == null ? null : target.address();
+    }
+
+    /** Ends the exchange from the gateway's side: both connections are cut. */
+    void cancel(String why) {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        frontend.problems().report(Problem.CANCELLED, why + ": " + request.method() + " " + request.uri());
+        abortBoth();
     }
 
     /** The client closed, reset, or half-closed before its request was complete. */

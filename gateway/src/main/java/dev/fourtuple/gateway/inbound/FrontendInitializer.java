@@ -7,6 +7,7 @@ import dev.fourtuple.gateway.config.Limits;
 import dev.fourtuple.gateway.metrics.ProblemLog;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.tunnel.Tunnel;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import io.netty.channel.Channel;
@@ -14,6 +15,8 @@ import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import java.net.InetSocketAddress;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -61,6 +64,20 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
         ch.pipeline()
                 .addLast(CODEC, new HttpServerCodec(decoder, MAX_PIPELINED))
                 .addLast(PROXY, new HttpProxyHandler(frontend));
+    }
+
+    /**
+     * Cuts the connections of one loop that still use a backend a reload removed (tunnels, long-polls): the
+     * reload-grace is over. Runs on the wheel's loop.
+     */
+    public void closeConnectionsTo(TimerWheel wheel, Set<InetSocketAddress> removed) {
+        wheel.forEachOwner(owner -> {
+            if (owner instanceof Tunnel tunnel && removed.contains(tunnel.backend())) {
+                tunnel.close();
+            } else if (owner instanceof HttpProxyHandler handler && handler.uses(removed)) {
+                handler.cutForRemovedBackend();
+            }
+        });
     }
 
     /**

@@ -27,8 +27,10 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -254,6 +256,21 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         }
     }
 
+    /** True while this connection's exchange uses one of the given backends. */
+    boolean uses(Set<InetSocketAddress> backends) {
+        Exchange current = exchange;
+        InetSocketAddress backend = current == null ? null : current.backendAddress();
+        return backend != null && backends.contains(backend);
+    }
+
+    /** Its backend was removed by a reload and the grace is over: cut the exchange. Runs on the loop. */
+    void cutForRemovedBackend() {
+        Exchange current = exchange;
+        if (current != null) {
+            current.cancel("backend removed by a reload, reload-grace over");
+        }
+    }
+
     /** Drain began: no new requests here; an idle connection closes now. Runs on the loop. */
     void drain() {
         closeWhenDone = true;
@@ -371,7 +388,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         ((HttpServerCodec) downPipeline.get(FrontendInitializer.CODEC)).removeOutboundHandler();
         ((HttpClientCodec) upPipeline.get(UpstreamConnectionHandler.CODEC)).removeOutboundHandler();
         Duration idle = settings().timeouts().tunnelIdle();
-        Tunnel tunnel = Tunnel.create(down, up, loopWheel, idle.toNanos(), frontend.tunnelMeters(), onTunnelClose);
+        Tunnel tunnel = Tunnel.create(down, up, upstream.backend().address(), loopWheel, idle.toNanos(),
+                frontend.tunnelMeters(), onTunnelClose);
         upPipeline.replace(UpstreamConnectionHandler.NAME, TunnelRelayHandler.NAME, tunnel.upstreamRelay());
         downPipeline.replace(this, TunnelRelayHandler.NAME, tunnel.downstreamRelay());
         upPipeline.remove(UpstreamConnectionHandler.CODEC);

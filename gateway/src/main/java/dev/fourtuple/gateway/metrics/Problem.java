@@ -19,6 +19,7 @@ public enum Problem {
     BACKEND_CLOSED("backend closed or reset the connection mid-exchange", true),
     BAD_RESPONSE("backend sent a malformed response", true),
     STALLED("no bytes moved within the inactivity timeout", false),
+    CANCELLED("exchange cut by the gateway", false),
     INTERNAL("unexpected internal error", true);
 
     private final String description;

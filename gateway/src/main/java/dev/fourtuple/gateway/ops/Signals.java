@@ -7,7 +7,7 @@ import sun.misc.Signal;
 
 /**
  * SIGTERM and SIGINT start a graceful drain and then exit 0, which is what systemd counts as a clean stop
- * (a JVM shutdown hook would exit 143). A second signal while draining exits at once.
+ * (a JVM shutdown hook would exit 143). A second signal while draining exits at once. SIGHUP reloads.
  */
 public final class Signals {
     private static final Logger log = LoggerFactory.getLogger(Signals.class);
@@ -32,5 +32,15 @@ public final class Signals {
                 }
             });
         }
+    }
+
+    /** Runs {@code reload} on each SIGHUP (on the signal's own thread, one at a time). */
+    public static void onReload(Runnable reload) {
+        Object lock = new Object();
+        Signal.handle(new Signal("HUP"), signal -> {
+            synchronized (lock) {
+                reload.run();
+            }
+        });
     }
 }

@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
+import java.net.InetSocketAddress;
 
 /**
  * A downstream and an upstream channel joined as a byte pipe. Holds what the pair shares: the idle deadline
@@ -16,6 +17,7 @@ import io.netty.channel.ChannelOption;
 public final class Tunnel implements TimerWheel.Owner {
     private final Channel downstream;
     private final Channel upstream;
+    private final InetSocketAddress backend;
     private final TimerWheel wheel;
     private final TimerWheel.Entry entry;
     private final long idleTimeoutNanos;
@@ -24,10 +26,11 @@ public final class Tunnel implements TimerWheel.Owner {
     private long lastActivity;
     private boolean closed;
 
-    private Tunnel(Channel downstream, Channel upstream, TimerWheel wheel, long idleTimeoutNanos,
-            TunnelMeters meters, Runnable onClose) {
+    private Tunnel(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
+            long idleTimeoutNanos, TunnelMeters meters, Runnable onClose) {
         this.downstream = downstream;
         this.upstream = upstream;
+        this.backend = backend;
         this.wheel = wheel;
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.meters = meters;
@@ -40,12 +43,18 @@ public final class Tunnel implements TimerWheel.Owner {
      * Creates the tunnel and its two relays. The caller puts each relay into its channel's pipeline (where
      * the HTTP handler was), then removes the HTTP codecs, then calls {@link #start()}.
      *
+     * @param backend          the backend address the upstream channel is connected to
      * @param idleTimeoutNanos close after this long without a byte either way; 0 = never
      * @param onClose          runs once when the tunnel closes (e.g. to release the backend's count)
      */
-    public static Tunnel create(Channel downstream, Channel upstream, TimerWheel wheel, long idleTimeoutNanos,
-            TunnelMeters meters, Runnable onClose) {
-        return new Tunnel(downstream, upstream, wheel, idleTimeoutNanos, meters, onClose);
+    public static Tunnel create(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
+            long idleTimeoutNanos, TunnelMeters meters, Runnable onClose) {
+        return new Tunnel(downstream, upstream, backend, wheel, idleTimeoutNanos, meters, onClose);
+    }
+
+    /** The backend this tunnel leads to. */
+    public InetSocketAddress backend() {
+        return backend;
     }
 
     /** The relay for the downstream pipeline: relays client bytes to the backend. */
@@ -98,7 +107,7 @@ public final class Tunnel implements TimerWheel.Owner {
     }
 
     /** Closes both sides once, after flushing what each still has to write. */
-    void close() {
+    public void close() {
         if (closed) {
             return;
         }

@@ -12,17 +12,33 @@ public final class Backend {
     private final InetSocketAddress address;
     private final String label;
     private final List<UpstreamTuple> tuples;
-    private final AtomicInteger active = new AtomicInteger();
+    private final BackendState state;
+    private final AtomicInteger active;
 
-    Backend(InetSocketAddress address, List<UpstreamTuple> tuples) {
+    Backend(InetSocketAddress address, List<UpstreamTuple> tuples, BackendState state) {
         this.address = address;
         this.label = address.getAddress().getHostAddress() + ":" + address.getPort();
         this.tuples = List.copyOf(tuples);
+        this.state = state;
+        this.active = state.active();
     }
 
     /** A backend reached from sources the kernel chooses (tests). */
     public static Backend of(InetSocketAddress address, PortLedger ledger) {
-        return new Backend(address, List.of(ledger.tuple(null, address)));
+        return new Backend(address, List.of(ledger.tuple(null, address)), new BackendState());
+    }
+
+    /** Connects to it that failed in a row (0 after a success): passive health. */
+    public int consecutiveFailures() {
+        return state.consecutiveFailures();
+    }
+
+    void connected() {
+        state.connected();
+    }
+
+    void connectFailed() {
+        state.connectFailed();
     }
 
     /** One tuple per source IP (a single kernel-chosen one when no source is configured). */

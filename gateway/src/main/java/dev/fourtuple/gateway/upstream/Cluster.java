@@ -25,6 +25,12 @@ public final class Cluster {
      * tuples taken from the shared ledger.
      */
     public static Cluster of(ClusterConfig config, List<InetAddress> sources, PortLedger ledger) {
+        return of(config, sources, ledger, new BackendState.Registry());
+    }
+
+    /** As {@link #of(ClusterConfig, List, PortLedger)}, with backend state that survives reloads. */
+    public static Cluster of(ClusterConfig config, List<InetAddress> sources, PortLedger ledger,
+            BackendState.Registry states) {
         List<Backend> backends = new ArrayList<>();
         for (InetSocketAddress address : config.backends()) {
             List<UpstreamTuple> tuples = new ArrayList<>();
@@ -34,7 +40,7 @@ public final class Cluster {
             for (InetAddress source : sources) {
                 tuples.add(ledger.tuple(source, address));
             }
-            backends.add(new Backend(address, tuples));
+            backends.add(new Backend(address, tuples, states.of(address)));
         }
         return new Cluster(config.name(), backends, Balancer.of(config.balancer()));
     }

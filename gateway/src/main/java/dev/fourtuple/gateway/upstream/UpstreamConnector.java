@@ -4,6 +4,7 @@ import dev.fourtuple.gateway.config.UpstreamSettings;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.transport.EventLoops;
 import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.transport.TransportKind;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -15,6 +16,9 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 
 /**
  * Hands out connections to backends: a pooled keep-alive connection of the caller's loop when there is one,
@@ -39,40 +43,76 @@ public final class UpstreamConnector {
     private final PerLoop<LoopState> perLoop;
     private final UpstreamMeters meters;
     private final PortLedger ledger;
+    private final TransportKind transport;
 
-    private record LoopState(UpstreamPool pool, Bootstrap bootstrap) {
+    /** A loop's pool and connect template. Confined to the loop; a reload swaps the template on the loop. */
+    private static final class LoopState {
+        final UpstreamPool pool;
+        Bootstrap bootstrap;
+
+        LoopState(UpstreamPool pool, Bootstrap bootstrap) {
+            this.pool = pool;
+            this.bootstrap = bootstrap;
+        }
     }
 
-    /**
-     * @param bindAddressNoPort whether bound sources get IP_BIND_ADDRESS_NO_PORT (ignored on NIO, which
-     *                          cannot set it; the ledger must then cap per source)
-     */
     public UpstreamConnector(EventLoops loops, PerLoop<TimerWheel> wheels, UpstreamSettings settings,
             Duration connectTimeout, PortLedger ledger, UpstreamMeters meters) {
         this.meters = meters;
         this.ledger = ledger;
-        boolean nativeOptions = loops.transport().isNative();
-        this.perLoop = loops.perLoop(loop -> {
-            Bootstrap bootstrap = new Bootstrap()
-                    .group(loop)
-                    .channelFactory(loops.transport().socketChannelFactory())
-                    // Options the proxy owns; not configurable (backpressure and half-close depend on them).
-                    .option(ChannelOption.AUTO_READ, false)
-                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .option(ChannelOption.SO_KEEPALIVE, true)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis());
-            if (nativeOptions) {
-                UpstreamSocketOptions.apply(bootstrap, settings.bindAddressNoPort(), settings.localPortRange());
-            }
-            return new LoopState(new UpstreamPool(wheels.get(loop), settings.keepaliveMaxIdle(),
-                    settings.keepaliveIdleTimeout().toNanos()), bootstrap);
-        });
+        this.transport = loops.transport();
+        this.perLoop = loops.perLoop(loop -> new LoopState(new UpstreamPool(wheels.get(loop),
+                settings.keepaliveMaxIdle(), settings.keepaliveIdleTimeout().toNanos()),
+                template(loop, settings, connectTimeout)));
+    }
+
+    /**
+     * The connect template of a loop. Options the proxy owns (AUTO_READ, half-closure) are not configurable:
+     * backpressure and half-close depend on them. IP_BIND_ADDRESS_NO_PORT and IP_LOCAL_PORT_RANGE only on a
+     * native transport (NIO cannot set them; the ledger then caps per source).
+     */
+    private Bootstrap template(EventLoop loop, UpstreamSettings settings, Duration connectTimeout) {
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channelFactory(transport.socketChannelFactory())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis());
+        if (transport.isNative()) {
+            UpstreamSocketOptions.apply(bootstrap, settings.bindAddressNoPort(), settings.localPortRange());
+        }
+        return bootstrap;
+    }
+
+    /**
+     * Applies reloaded settings to new connections on every loop, and closes idle pooled connections to
+     * backends that are gone. Connections in use are left alone.
+     */
+    public void reconfigure(UpstreamSettings settings, Duration connectTimeout, Set<InetSocketAddress> backends) {
+        for (TimerWheel wheel : perLoopWheels()) {
+            EventLoop loop = wheel.loop();
+            loop.execute(() -> {
+                LoopState state = perLoop.get(loop);
+                state.bootstrap = template(loop, settings, connectTimeout);
+                state.pool.reconfigure(settings.keepaliveMaxIdle(), settings.keepaliveIdleTimeout().toNanos());
+                state.pool.closeIdleExcept(backends);
+            });
+        }
+    }
+
+    private List<TimerWheel> perLoopWheels() {
+        List<TimerWheel> wheels = new ArrayList<>();
+        for (LoopState state : perLoop.all()) {
+            wheels.add(state.pool.wheel());
+        }
+        return wheels;
     }
 
     /** A pooled connection to the backend if the loop has one, else a new one. */
     public void acquire(EventLoop loop, Backend backend, Callback callback) {
-        UpstreamConnectionHandler pooled = perLoop.get(loop).pool().poll(backend.address());
+        UpstreamConnectionHandler pooled = perLoop.get(loop).pool.poll(backend.address());
         if (pooled != null) {
             meters.reused();
             callback.onConnected(pooled);
@@ -94,8 +134,8 @@ public final class UpstreamConnector {
             return;
         }
         LoopState state = perLoop.get(loop);
-        UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool(), backend);
-        Bootstrap bootstrap = state.bootstrap().clone()
+        UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool, backend);
+        Bootstrap bootstrap = state.bootstrap.clone()
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -113,6 +153,7 @@ public final class UpstreamConnector {
                 : bootstrap.connect(backend.address(), new InetSocketAddress(source, 0));
         future.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
+                backend.connected();
                 meters.opened(f.channel());
                 f.channel().closeFuture().addListener(closed -> ledger.closed(tuple));
                 callback.onConnected(handler);
@@ -124,6 +165,7 @@ public final class UpstreamConnector {
                 meters.portsExhausted();
                 connect(loop, backend, callback); // the next source, or TuplesExhaustedException
             } else {
+                backend.connectFailed();
                 meters.connectFailed();
                 callback.onConnectFailed(f.cause());
             }

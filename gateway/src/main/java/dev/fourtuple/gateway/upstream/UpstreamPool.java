@@ -4,6 +4,7 @@ import dev.fourtuple.gateway.timeout.TimerWheel;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
@@ -17,13 +18,30 @@ import org.jspecify.annotations.Nullable;
 final class UpstreamPool {
     private final Map<InetSocketAddress, ArrayDeque<UpstreamConnectionHandler>> idle = new HashMap<>();
     private final TimerWheel wheel;
-    private final int maxIdlePerBackend;
-    private final long idleTimeoutNanos;
+    private int maxIdlePerBackend;
+    private long idleTimeoutNanos;
 
     UpstreamPool(TimerWheel wheel, int maxIdlePerBackend, long idleTimeoutNanos) {
         this.wheel = wheel;
         this.maxIdlePerBackend = maxIdlePerBackend;
         this.idleTimeoutNanos = idleTimeoutNanos;
+    }
+
+    /** New limits (a reload); connections already pooled stay until they time out. */
+    void reconfigure(int maxIdle, long idleTimeout) {
+        this.maxIdlePerBackend = maxIdle;
+        this.idleTimeoutNanos = idleTimeout;
+    }
+
+    /** Closes the idle connections to backends not in {@code keep} (removed by a reload). */
+    void closeIdleExcept(java.util.Set<InetSocketAddress> keep) {
+        for (Map.Entry<InetSocketAddress, ArrayDeque<UpstreamConnectionHandler>> entry : idle.entrySet()) {
+            if (!keep.contains(entry.getKey())) {
+                for (UpstreamConnectionHandler connection : List.copyOf(entry.getValue())) {
+                    connection.close();
+                }
+            }
+        }
     }
 
     TimerWheel wheel() {

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import dev.fourtuple.gateway.Main;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +22,7 @@ import java.util.regex.Pattern;
  */
 public final class GatewayProcess implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
+    private static final Pattern ADMIN = Pattern.compile("admin on http://127\\.0\\.0\\.1:(\\d+)/");
 
     private final Process process;
     private final Path log;
@@ -69,6 +71,29 @@ public final class GatewayProcess implements AutoCloseable {
     private int listeningPort() throws IOException {
         Matcher m = LISTENING.matcher(logText());
         return m.find() ? Integer.parseInt(m.group(1)) : 0;
+    }
+
+    /** The admin server's base URI (config: admin.listen = "127.0.0.1:0"), once it is up. */
+    public URI admin(Duration timeout) {
+        int port = await().atMost(timeout).pollInterval(Duration.ofMillis(50)).until(() -> {
+            Matcher m = ADMIN.matcher(logText());
+            return m.find() ? Integer.parseInt(m.group(1)) : 0;
+        }, p -> p > 0);
+        return URI.create("http://127.0.0.1:" + port);
+    }
+
+    /**
+     * GET on the admin server: the body (status code ignored). One connection per call, closed after the
+     * answer, so polling leaves no keep-alive connections (and fds) behind in the gateway.
+     */
+    public String adminGet(String path) throws IOException {
+        URI admin = admin(Duration.ofSeconds(10));
+        try (RawHttp raw = RawHttp.connect(new InetSocketAddress(admin.getHost(), admin.getPort()), 10_000)) {
+            String response = raw.send("GET " + path + " HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
+                    .readUntilClose();
+            int body = response.indexOf("\r\n\r\n");
+            return body < 0 ? "" : response.substring(body + 4);
+        }
     }
 
     /** Everything the process printed so far. */

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * wheel of the client connection's loop.
  */
 class TunnelRelayHandlerTest {
+    private static final java.net.InetSocketAddress BACKEND = new java.net.InetSocketAddress("127.0.0.1", 9001);
     private static final Duration IDLE = Duration.ofSeconds(30);
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -42,7 +43,7 @@ class TunnelRelayHandlerTest {
         up = new EmbeddedChannel();
         down.freezeTime();
         wheel = TimerWheel.start(down.eventLoop());
-        tunnel = Tunnel.create(down, up, wheel, IDLE.toNanos(), meters, onCloseRuns::incrementAndGet);
+        tunnel = Tunnel.create(down, up, BACKEND, wheel, IDLE.toNanos(), meters, onCloseRuns::incrementAndGet);
         down.pipeline().addLast(TunnelRelayHandler.NAME, tunnel.downstreamRelay());
         up.pipeline().addLast(TunnelRelayHandler.NAME, tunnel.upstreamRelay());
         tunnel.start();
@@ -231,7 +232,7 @@ class TunnelRelayHandlerTest {
         EmbeddedChannel otherUp = new EmbeddedChannel();
         otherDown.freezeTime();
         TimerWheel otherWheel = TimerWheel.start(otherDown.eventLoop());
-        Tunnel forever = Tunnel.create(otherDown, otherUp, otherWheel, 0, meters, () -> { });
+        Tunnel forever = Tunnel.create(otherDown, otherUp, BACKEND, otherWheel, 0, meters, () -> { });
         otherDown.pipeline().addLast(TunnelRelayHandler.NAME, forever.downstreamRelay());
         otherUp.pipeline().addLast(TunnelRelayHandler.NAME, forever.upstreamRelay());
         forever.start();
@@ -261,7 +262,7 @@ class TunnelRelayHandlerTest {
         otherUp.close(); // the backend left while the 101 was being relayed
         TimerWheel otherWheel = TimerWheel.start(otherDown.eventLoop());
         AtomicInteger closed = new AtomicInteger();
-        Tunnel late = Tunnel.create(otherDown, otherUp, otherWheel, IDLE.toNanos(), meters, closed::incrementAndGet);
+        Tunnel late = Tunnel.create(otherDown, otherUp, BACKEND, otherWheel, IDLE.toNanos(), meters, closed::incrementAndGet);
         otherDown.pipeline().addLast(TunnelRelayHandler.NAME, late.downstreamRelay());
 
         late.start();

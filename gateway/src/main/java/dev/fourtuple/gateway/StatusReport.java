@@ -1,0 +1,86 @@
+package dev.fourtuple.gateway;
+
+import dev.fourtuple.gateway.admission.AdmissionController;
+import dev.fourtuple.gateway.admission.Resource;
+import dev.fourtuple.gateway.upstream.Backend;
+import dev.fourtuple.gateway.upstream.UpstreamTuple;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code /status} says, as a tree of maps and lists for Jackson: state, connections by side, admission
+ * and headroom, upstream tuples in use against capacity, backends with their passive health, config version.
+ */
+final class StatusReport {
+    private StatusReport() {
+    }
+
+    static Map<String, Object> of(Gateway gateway, String state) {
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("state", state);
+        status.put("transport", gateway.transport().configName());
+        status.put("listen", gateway.address().getAddress().getHostAddress() + ":" + gateway.address().getPort());
+
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("source", gateway.config().source());
+        config.put("version", gateway.configVersion());
+        config.put("loadedAt", gateway.configLoadedAt().toString());
+        status.put("config", config);
+
+        Map<String, Object> connections = new LinkedHashMap<>();
+        connections.put("downstream", gateway.inboundMeters().active());
+        connections.put("upstream", gateway.upstreamMeters().active());
+        connections.put("tunnels", gateway.tunnelMeters().active());
+        status.put("connections", connections);
+
+        AdmissionController admission = gateway.admission();
+        Map<String, Object> admissionView = new LinkedHashMap<>();
+        admissionView.put("enabled", admission.enabled());
+        admissionView.put("state", admission.shedding() ? "shedding" : "accepting");
+        admissionView.put("admitted", admission.admittedConnections());
+        admissionView.put("freeFds", admission.freeFds());
+        Map<String, Object> headroom = new LinkedHashMap<>();
+        for (Resource resource : Resource.values()) {
+            if (resource != Resource.ACCEPT_RATE) {
+                headroom.put(resource.tag(), Math.round(admission.headroom(resource) * 1000) / 1000.0);
+            }
+        }
+        admissionView.put("headroom", headroom);
+        status.put("admission", admissionView);
+
+        Map<String, Object> upstream = new LinkedHashMap<>();
+        upstream.put("portsPerTuple", gateway.portsPerTuple());
+        List<Map<String, Object>> tuples = new ArrayList<>();
+        long inUse = 0;
+        for (UpstreamTuple tuple : gateway.upstreamTuples()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("source", tuple.sourceLabel());
+            row.put("backend", tuple.backendLabel());
+            row.put("inUse", tuple.inUse());
+            row.put("full", tuple.learnedFull());
+            tuples.add(row);
+            inUse += tuple.inUse();
+        }
+        upstream.put("tuplesInUse", inUse);
+        upstream.put("tupleCapacity", (long) tuples.size() * gateway.portsPerTuple());
+        upstream.put("tuples", tuples);
+        status.put("upstream", upstream);
+
+        List<Map<String, Object>> backends = new ArrayList<>();
+        gateway.backends().forEach((cluster, list) -> {
+            for (Backend backend : list) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("cluster", cluster);
+                row.put("address", backend.toString());
+                row.put("active", backend.active());
+                row.put("health", backend.consecutiveFailures() == 0 ? "up"
+                        : "failing (" + backend.consecutiveFailures() + " connects in a row)");
+                backends.add(row);
+            }
+        });
+        status.put("backends", backends);
+        return status;
+    }
+}

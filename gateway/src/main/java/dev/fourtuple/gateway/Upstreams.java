@@ -1,0 +1,151 @@
+package dev.fourtuple.gateway;
+
+import dev.fourtuple.gateway.config.ClusterConfig;
+import dev.fourtuple.gateway.config.GatewayConfig;
+import dev.fourtuple.gateway.config.UpstreamSettings;
+import dev.fourtuple.gateway.host.EphemeralPorts;
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import dev.fourtuple.gateway.transport.EventLoops;
+import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.transport.TransportKind;
+import dev.fourtuple.gateway.upstream.BackendState;
+import dev.fourtuple.gateway.upstream.Cluster;
+import dev.fourtuple.gateway.upstream.PortLedger;
+import dev.fourtuple.gateway.upstream.UpstreamConnector;
+import dev.fourtuple.gateway.upstream.UpstreamMeters;
+import dev.fourtuple.gateway.upstream.UpstreamPreflight;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The upstream side of a gateway as the config shapes it: the four-tuple ledger, the clusters and their
+ * backends, the connector. Built at start, rebuilt on reload (backend state and tuples carry over).
+ */
+final class Upstreams {
+    private static final Logger log = LoggerFactory.getLogger(Upstreams.class);
+    /** 32768-60999, Linux's default net.ipv4.ip_local_port_range. */
+    private static final int LINUX_DEFAULT_EPHEMERAL_PORTS = 28_232;
+    /** Test and benchmark switch (system property): see {@link #ledger}. */
+    private static final String KERNEL_ONLY = "fourtuple.upstream.kernel-only";
+
+    private final TransportKind transport;
+    private final Path procRoot;
+    private final PortLedger ledger;
+    private final BackendState.Registry states = new BackendState.Registry();
+    private final UpstreamConnector connector;
+    private volatile Map<String, Cluster> clusters;
+
+    /**
+     * @throws IllegalStateException naming every source IP or setting this host cannot honour
+     */
+    Upstreams(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, UpstreamMeters meters, Path procRoot) {
+        this.transport = loops.transport();
+        this.procRoot = procRoot;
+        this.ledger = ledger(config, transport, procRoot);
+        this.clusters = clusters(config);
+        this.connector = new UpstreamConnector(loops, wheels, config.upstream(), config.timeouts().connect(), ledger,
+                meters);
+    }
+
+    PortLedger ledger() {
+        return ledger;
+    }
+
+    UpstreamConnector connector() {
+        return connector;
+    }
+
+    Map<String, Cluster> clusters() {
+        return clusters;
+    }
+
+    /**
+     * Applies a new config: checks it against the host first (nothing changes when that fails), then re-reads
+     * P, rebuilds the clusters and reconfigures new connections.
+     *
+     * @throws IllegalStateException naming every source IP or setting this host cannot honour
+     */
+    Map<String, Cluster> reload(GatewayConfig next) {
+        preflight(next, transport, procRoot);
+        if (!Boolean.getBoolean(KERNEL_ONLY)) {
+            ledger.capacity(ports(next.upstream(), procRoot));
+        }
+        Map<String, Cluster> rebuilt = clusters(next);
+        Set<InetSocketAddress> addresses = new LinkedHashSet<>();
+        next.clusters().values().forEach(c -> addresses.addAll(c.backends()));
+        connector.reconfigure(next.upstream(), next.timeouts().connect(), addresses);
+        clusters = rebuilt;
+        return rebuilt;
+    }
+
+    /** The four-tuple ledger: P from this host's ephemeral range (and local-port-range), checked sources. */
+    private static PortLedger ledger(GatewayConfig config, TransportKind transport, Path procRoot) {
+        Set<InetAddress> sources = preflight(config, transport, procRoot);
+        int ports = ports(config.upstream(), procRoot);
+        if (Boolean.getBoolean(KERNEL_ONLY)) {
+            // Scenario switch: the ledger believes every tuple has room, so only the kernel's EADDRNOTAVAIL
+            // (and the capacity learned from it) limits upstream connections.
+            log.warn("{}: the port ledger does not cap tuples; the kernel alone decides", KERNEL_ONLY);
+            return new PortLedger(Integer.MAX_VALUE / 2, false);
+        }
+        boolean noPort = config.upstream().bindAddressNoPort() && transport.isNative();
+        if (!noPort && !sources.isEmpty()) {
+            log.warn("source IPs are bound without IP_BIND_ADDRESS_NO_PORT ({}): each source IP holds at most {} "
+                    + "upstream connections in total, whatever the number of backends",
+                    transport.isNative() ? "upstream.bind-address-no-port = off" : "the nio transport cannot set it",
+                    ports);
+        }
+        return new PortLedger(ports, !noPort);
+    }
+
+    /** Every source IP the config uses, checked to be this host's, and local-port-range checked too. */
+    private static Set<InetAddress> preflight(GatewayConfig config, TransportKind transport, Path procRoot) {
+        UpstreamSettings upstream = config.upstream();
+        Set<InetAddress> sources = new LinkedHashSet<>(upstream.sourceAddresses());
+        config.clusters().values().forEach(c -> sources.addAll(c.sources(upstream)));
+        List<String> problems = new ArrayList<>(UpstreamPreflight.checkSources(sources));
+        problems.addAll(UpstreamPreflight.checkLocalPortRange(upstream.localPortRange(), transport, procRoot));
+        if (!problems.isEmpty()) {
+            throw new IllegalStateException(String.join("\n", problems));
+        }
+        return sources;
+    }
+
+    private static int ports(UpstreamSettings upstream, Path procRoot) {
+        try {
+            return EphemeralPorts.read(procRoot).capacity(upstream.localPortRange());
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot read the ephemeral port range ({}); assuming Linux's default {} ports", e,
+                    LINUX_DEFAULT_EPHEMERAL_PORTS);
+            return LINUX_DEFAULT_EPHEMERAL_PORTS;
+        }
+    }
+
+    private Map<String, Cluster> clusters(GatewayConfig config) {
+        Map<String, Cluster> built = new LinkedHashMap<>();
+        for (ClusterConfig cluster : config.clusters().values()) {
+            List<InetAddress> sources = cluster.sources(config.upstream());
+            built.put(cluster.name(), Cluster.of(cluster, sources, ledger, states));
+            int sourceCount = Math.max(1, sources.size());
+            int backendCount = cluster.backends().size();
+            long capacity = ledger.perSourceCap()
+                    ? (long) sourceCount * ledger.capacity()
+                    : (long) sourceCount * backendCount * ledger.capacity();
+            log.info("cluster {}: upstream capacity {} source IP(s){} x {} backend(s) x {} ports = {} connections",
+                    cluster.name(), sources.isEmpty() ? "1 (kernel-chosen)" : sourceCount,
+                    ledger.perSourceCap() ? " (ports shared across backends)" : "", backendCount,
+                    ledger.capacity(), capacity);
+        }
+        return built;
+    }
+}
