@@ -5,10 +5,14 @@ import dev.fourtuple.gateway.config.ConfigProblem;
 import dev.fourtuple.gateway.config.ConfigProblems;
 import dev.fourtuple.gateway.config.GatewayConfig;
 import dev.fourtuple.gateway.demo.EchoBackend;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fourtuple.gateway.host.HostLimits;
+import dev.fourtuple.gateway.ops.Doctor;
 import dev.fourtuple.gateway.ops.Signals;
 import dev.fourtuple.gateway.config.TransportChoice;
 import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.transport.TransportSelector;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -31,6 +35,8 @@ public final class Main {
             usage: fourtuple [run] --config FILE     run the gateway
                    fourtuple demo                    two echo backends and the gateway in front of them
                    fourtuple check --config FILE     validate a config file: exit 0, or 2 listing every problem
+                   fourtuple doctor --config FILE [--json]   how many connections this host can hold, and
+                                                     which limit binds first (exit 1: below max-connections)
                    fourtuple echo-backend IP:PORT [NAME]   an HTTP/WebSocket echo backend (tests, benchmarks)
             """;
 
@@ -52,6 +58,7 @@ public final class Main {
             return switch (command) {
                 case "run" -> serve(configOption(rest), err);
                 case "check" -> check(configOption(rest), out, err);
+                case "doctor" -> doctor(rest, out, err);
                 case "demo" -> Demo.run(out, err);
                 case "echo-backend" -> echoBackend(rest, out, err);
                 case "help", "--help", "-h" -> {
@@ -78,6 +85,44 @@ public final class Main {
             printProblems(file.toString(), e, err);
             return INVALID;
         }
+    }
+
+    private static int doctor(List<String> args, PrintStream out, PrintStream err) {
+        Path file = configOption(args);
+        GatewayConfig config;
+        try {
+            config = ConfigLoader.load(file);
+        } catch (ConfigProblems e) {
+            printProblems(file.toString(), e, err);
+            return INVALID;
+        }
+        // --proc-root and --cgroup-root point doctor at fixture files (tests); the defaults are this host's.
+        Path proc = Path.of(option(args, "--proc-root", "/proc"));
+        Path cgroup = Path.of(option(args, "--cgroup-root", "/sys/fs/cgroup"));
+        HostLimits host;
+        try {
+            host = HostLimits.read(proc, cgroup, Runtime.getRuntime().availableProcessors());
+        } catch (IOException | RuntimeException e) {
+            err.println("doctor: cannot read this host's limits under " + proc + ": " + e);
+            return FAILED;
+        }
+        Doctor.Report report = Doctor.report(config, host);
+        if (args.contains("--json")) {
+            try {
+                out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(Doctor.json(report)));
+            } catch (IOException e) {
+                err.println("doctor: " + e);
+                return FAILED;
+            }
+        } else {
+            out.print(Doctor.text(report));
+        }
+        return report.belowMaxConnections() ? FAILED : OK;
+    }
+
+    private static String option(List<String> args, String name, String fallback) {
+        int i = args.indexOf(name);
+        return i >= 0 && i + 1 < args.size() ? args.get(i + 1) : fallback;
     }
 
     private static int serve(Path file, PrintStream err) throws InterruptedException {
