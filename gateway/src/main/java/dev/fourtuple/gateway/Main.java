@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The command line: {@code run} (default), {@code demo}, {@code check}, {@code echo-backend}.
@@ -133,9 +134,22 @@ public final class Main {
             printProblems(file.toString(), e, err);
             return INVALID;
         }
-        Service service;
+        // Signals first: a SIGTERM that comes while starting must not kill the JVM the default way (exit 143).
+        AtomicReference<Service> running = new AtomicReference<>();
+        Signals.onTerminate(() -> {
+            Service service = running.get();
+            if (service != null) {
+                service.drainAndStop();
+            } // still starting: nothing to drain yet, just exit 0
+        });
+        Signals.onReload(() -> {
+            Service service = running.get();
+            if (service != null) {
+                service.reload();
+            }
+        });
         try {
-            service = Service.start(config, file);
+            running.set(Service.start(config, file));
         } catch (IllegalStateException e) {
             for (String line : e.getMessage().split("\n")) {
                 err.println(file + ": " + line);
@@ -144,8 +158,6 @@ public final class Main {
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
             return startFailed(config, e, err);
         }
-        Signals.onTerminate(service::drainAndStop);
-        Signals.onReload(service::reload);
         new CountDownLatch(1).await(); // serve until a signal exits the process
         return OK;
     }

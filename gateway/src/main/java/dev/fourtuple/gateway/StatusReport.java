@@ -40,6 +40,7 @@ final class StatusReport {
         admissionView.put("enabled", admission.enabled());
         admissionView.put("state", admission.shedding() ? "shedding" : "accepting");
         admissionView.put("admitted", admission.admittedConnections());
+        admissionView.put("refusalsInFlight", admission.refusalsInFlight());
         admissionView.put("freeFds", admission.freeFds());
         Map<String, Object> headroom = new LinkedHashMap<>();
         for (Resource resource : Resource.values()) {

@@ -228,6 +228,11 @@ public final class AdmissionController implements AutoCloseable {
         child.closeFuture().addListener(onAdmittedClose);
     }
 
+    /** Refused connections still open while they get their 503 (each holds an fd for up to a second). */
+    public long refusalsInFlight() {
+        return refusing.get();
+    }
+
     /** Client connections admitted and still open. */
     public long admittedConnections() {
         return admitted.get();

@@ -3,6 +3,7 @@ package dev.fourtuple.gateway.ops;
 import dev.fourtuple.gateway.config.ClusterConfig;
 import dev.fourtuple.gateway.config.GatewayConfig;
 import dev.fourtuple.gateway.host.HostLimits;
+import dev.fourtuple.gateway.transport.TransportSelector;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -69,13 +70,20 @@ public final class Doctor {
                 "LimitNOFILE= in the systemd unit (at most fs.nr_open), fs.file-max"));
 
         long ports = host.ports().capacity(config.upstream().localPortRange());
-        long tuples = tupleSlots(config);
-        boolean perSource = !config.upstream().bindAddressNoPort() || config.transport().name().equals("NIO");
+        Slots slots = slots(config);
+        // Bound sources reserve their port at bind() unless IP_BIND_ADDRESS_NO_PORT defers it to connect(),
+        // which the native transports can set and NIO cannot; unbound (kernel-chosen) sources never bind.
+        boolean bindReserves = !config.upstream().bindAddressNoPort()
+                || !TransportSelector.select(config.transport()).kind().isNative();
+        long upstreamSlots = slots.kernelChosen() + (bindReserves ? slots.sources() : slots.bound());
         rows.add(new Row("ephemeral ports (upstream four-tuples)",
-                tuples + " {source IP, backend} pair(s) x " + ports + " ports (ip_local_port_range "
-                        + host.ports().range() + (config.upstream().localPortRange() == null ? ""
+                (slots.bound() + slots.kernelChosen()) + " {source IP, backend} pair(s)"
+                        + (bindReserves && slots.bound() > 0 ? " over " + slots.sources()
+                        + " bound source IP(s), whose ports are shared by all their backends" : "")
+                        + " x " + ports + " ports (ip_local_port_range " + host.ports().range()
+                        + (config.upstream().localPortRange() == null ? ""
                         : ", local-port-range " + config.upstream().localPortRange()) + ")",
-                perSource ? sources(config) * ports : tuples * ports,
+                upstreamSlots * ports,
                 "new upstream connects fail with EADDRNOTAVAIL, Cannot assign requested address: 503",
                 "upstream.source-addresses (more source IPs), more backend addresses, net.ipv4.ip_local_port_range"));
 
@@ -131,27 +139,30 @@ public final class Doctor {
         return new Report(rows, binding, max, below);
     }
 
-    /** Distinct {source IP, backend address} pairs over all clusters (a kernel-chosen source counts once). */
-    private static long tupleSlots(GatewayConfig config) {
+    /**
+     * The four-tuple slots a config uses: distinct {bound source, backend} pairs, the distinct bound sources
+     * among them, and backends reached from kernel-chosen sources (each its own slot of P ports).
+     */
+    private record Slots(long bound, long sources, long kernelChosen) {
+    }
+
+    private static Slots slots(GatewayConfig config) {
         Set<String> pairs = new LinkedHashSet<>();
+        Set<InetAddress> sources = new LinkedHashSet<>();
+        Set<InetSocketAddress> unbound = new LinkedHashSet<>();
         for (ClusterConfig cluster : config.clusters().values()) {
-            List<InetAddress> sources = cluster.sources(config.upstream());
+            List<InetAddress> clusterSources = cluster.sources(config.upstream());
             for (InetSocketAddress backend : cluster.backends()) {
-                if (sources.isEmpty()) {
-                    pairs.add("auto>" + backend);
+                if (clusterSources.isEmpty()) {
+                    unbound.add(backend);
                 }
-                for (InetAddress source : sources) {
+                for (InetAddress source : clusterSources) {
                     pairs.add(source + ">" + backend);
+                    sources.add(source);
                 }
             }
         }
-        return pairs.size();
-    }
-
-    private static long sources(GatewayConfig config) {
-        Set<InetAddress> all = new LinkedHashSet<>(config.upstream().sourceAddresses());
-        config.clusters().values().forEach(c -> all.addAll(c.sources(config.upstream())));
-        return Math.max(1, all.size());
+        return new Slots(pairs.size(), sources.size(), unbound.size());
     }
 
     /** The report as text: one block per resource, the binding one marked. */

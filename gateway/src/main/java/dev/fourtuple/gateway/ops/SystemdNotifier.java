@@ -63,12 +63,14 @@ public final class SystemdNotifier implements AutoCloseable {
         }
         EventLoops loops = EventLoops.start(TransportKind.EPOLL, 1, "fourtuple-notify");
         try {
+            // Connected, so the channel is active and every write goes to systemd.
+            DomainSocketAddress target = new DomainSocketAddress(path);
             Channel channel = new Bootstrap()
                     .group(loops.group())
                     .channelFactory(EpollDomainDatagramChannel::new)
                     .handler(new ChannelInboundHandlerAdapter())
-                    .register().sync().channel();
-            return new SystemdNotifier(loops, channel, new DomainSocketAddress(path), watchdog);
+                    .connect(target).sync().channel();
+            return new SystemdNotifier(loops, channel, target, watchdog);
         } catch (Exception e) {
             loops.shutdown(Duration.ofSeconds(1));
             log.warn("cannot open a datagram socket for NOTIFY_SOCKET {}: {}", socket, e.toString());

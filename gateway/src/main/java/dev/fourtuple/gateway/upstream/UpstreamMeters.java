@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.Channel;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Meters of the upstream side. */
 public final class UpstreamMeters {
@@ -13,6 +15,7 @@ public final class UpstreamMeters {
     private final Counter reuses;
     private final Counter portsExhausted;
     private final MeterRegistry registry;
+    private final Set<UpstreamTuple> registered = ConcurrentHashMap.newKeySet();
 
     public UpstreamMeters(MeterRegistry registry) {
         connections = new OpenConnections(registry, "upstream");
@@ -31,6 +34,9 @@ public final class UpstreamMeters {
      */
     public void registerTuples(PortLedger ledger) {
         for (UpstreamTuple tuple : ledger.tuples()) {
+            if (!registered.add(tuple)) {
+                continue; // already has its gauges (a reload keeps tuples)
+            }
             Gauge.builder("fourtuple.upstream.tuple.in_use", tuple, UpstreamTuple::inUse)
                     .description("Upstream connections open on this {source, backend} pair")
                     .tag("source", tuple.sourceLabel()).tag("backend", tuple.backendLabel())

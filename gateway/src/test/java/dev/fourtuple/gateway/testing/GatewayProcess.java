@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,6 +38,12 @@ public final class GatewayProcess implements AutoCloseable {
      * {@code ulimit -n openFiles} (soft and hard, like {@code prlimit --nofile=N:N}).
      */
     public static GatewayProcess start(Path dir, String config, int openFiles, String... jvmOptions) throws IOException {
+        return start(dir, config, openFiles, Map.of(), jvmOptions);
+    }
+
+    /** As {@link #start(Path, String, int, String...)}, with extra environment variables (NOTIFY_SOCKET...). */
+    public static GatewayProcess start(Path dir, String config, int openFiles, Map<String, String> env,
+            String... jvmOptions) throws IOException {
         Path file = dir.resolve("gateway.conf");
         Files.writeString(file, config);
         Path log = dir.resolve("gateway.log");
@@ -50,7 +57,9 @@ public final class GatewayProcess implements AutoCloseable {
             command.addAll(List.of("bash", "-c", "ulimit -n " + openFiles + " && exec \"$@\"", "bash"));
         }
         command.addAll(java);
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        Process process = builder.start();
         return new GatewayProcess(process, log);
     }
 
@@ -107,6 +116,14 @@ public final class GatewayProcess implements AutoCloseable {
 
     public Process process() {
         return process;
+    }
+
+    /** Sends a signal (e.g. "HUP") to the gateway process. */
+    public void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IOException("kill -" + name + " " + process.pid() + " failed");
+        }
     }
 
     /** Sends SIGTERM and waits for the exit code. */

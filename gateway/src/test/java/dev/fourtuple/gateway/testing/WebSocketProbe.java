@@ -17,8 +17,7 @@ public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
     private final ByteArrayOutputStream received = new ByteArrayOutputStream();
     private final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private final WebSocket socket;
-    private volatile long expected = Long.MAX_VALUE;
-    private final CompletableFuture<byte[]> all = new CompletableFuture<>();
+    private volatile Throwable failure;
 
     private WebSocketProbe(URI uri) throws Exception {
         this.socket = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
@@ -45,15 +44,33 @@ public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
         }
     }
 
-    /** Waits until {@code count} bytes have been received (in total) and returns them. */
+    /** Waits until {@code count} bytes have been received (in total) and returns all received so far. */
     public byte[] awaitBytes(long count, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (received) {
-            expected = count;
-            if (received.size() >= count) {
-                all.complete(received.toByteArray());
+            while (received.size() < count) {
+                if (failure != null) {
+                    throw new IllegalStateException("websocket failed", failure);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new java.util.concurrent.TimeoutException(received.size() + " of " + count + " bytes");
+                }
+                received.wait(Math.max(1, left / 1_000_000));
             }
+            return received.toByteArray();
         }
-        return all.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Sends one binary frame and waits for its echo; returns the echoed bytes. */
+    public byte[] echo(byte[] data, Duration timeout) throws Exception {
+        int before;
+        synchronized (received) {
+            before = received.size();
+        }
+        socket.sendBinary(ByteBuffer.wrap(data), true).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        byte[] all = awaitBytes(before + data.length, timeout);
+        return java.util.Arrays.copyOfRange(all, before, before + data.length);
     }
 
     public CompletableFuture<Integer> closed() {
@@ -71,9 +88,7 @@ public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
             byte[] bytes = new byte[data.remaining()];
             data.get(bytes);
             received.write(bytes, 0, bytes.length);
-            if (received.size() >= expected) {
-                all.complete(received.toByteArray());
-            }
+            received.notifyAll();
         }
         return null;
     }
@@ -87,7 +102,10 @@ public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
     @Override
     public void onError(WebSocket webSocket, Throwable error) {
         closed.completeExceptionally(error);
-        all.completeExceptionally(error);
+        synchronized (received) {
+            failure = error;
+            received.notifyAll();
+        }
     }
 
     /** Drops the TCP connection without a closing handshake (a client that vanishes). */
