@@ -316,6 +316,7 @@ public final class Gateway implements AutoCloseable {
     private void stopLoops() {
         stopped = true;
         admission.close();
+        upstreams.connector().closeIdle();
         for (TimerWheel wheel : wheels.all()) {
             wheel.loop().execute(wheel::stop);
         }
