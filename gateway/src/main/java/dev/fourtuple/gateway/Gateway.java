@@ -11,6 +11,7 @@ import dev.fourtuple.gateway.route.Router;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.transport.EventLoops;
 import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.transport.SocketOptions;
 import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.transport.TransportSelector;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
@@ -105,8 +106,9 @@ public final class Gateway implements AutoCloseable {
             meters.upstream().registerTuples(upstreams.ledger());
             admission = new AdmissionController(config.admission(), registry, meters.upstream()::active,
                     PROC, CGROUP_ROOT);
+            reportUnsupportedOptions(config, transport);
             AtomicReference<FrontendSettings> settings = new AtomicReference<>(frontendSettings(config,
-                    upstreams.clusters()));
+                    transport, upstreams.clusters()));
             FrontendInitializer frontend = new FrontendInitializer(settings, wheels, upstreams.connector(),
                     meters.inbound(), meters.tunnels(), meters.problems(), admission);
             Listener listener = Listener.bind(loops, config.listen(), config.backlog(), frontend,
@@ -124,8 +126,20 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    private static FrontendSettings frontendSettings(GatewayConfig config, Map<String, Cluster> clusters) {
-        return new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits());
+    private static FrontendSettings frontendSettings(GatewayConfig config, TransportKind transport,
+            Map<String, Cluster> clusters) {
+        return new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits(),
+                SocketOptions.of(config.downstream(), transport, "downstream"));
+    }
+
+    /** Socket options the transport cannot set: said once, never dropped silently. */
+    private static void reportUnsupportedOptions(GatewayConfig config, TransportKind transport) {
+        List<String> unsupported = new ArrayList<>(SocketOptions.of(config.downstream(), transport, "downstream")
+                .unsupported());
+        unsupported.addAll(SocketOptions.of(config.upstream().socket(), transport, "upstream").unsupported());
+        for (String key : unsupported) {
+            log.warn("{}: not supported by the {} transport; not applied", key, transport.configName());
+        }
     }
 
     /**
@@ -142,7 +156,8 @@ public final class Gateway implements AutoCloseable {
         Map<String, Cluster> clusters = upstreams.reload(next);
         meters.upstream().registerTuples(upstreams.ledger());
         admission.reconfigure(next.admission());
-        settings.set(frontendSettings(next, clusters));
+        reportUnsupportedOptions(next, loops.transport());
+        settings.set(frontendSettings(next, loops.transport(), clusters));
         Set<InetSocketAddress> removed = new LinkedHashSet<>(before);
         removed.removeAll(backendAddresses(next));
         Duration grace = next.ops().reloadGrace();

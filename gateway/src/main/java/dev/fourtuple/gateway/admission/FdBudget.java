@@ -12,6 +12,7 @@ final class FdBudget {
     private final long limit;
     private final LongSupplier charged;
     private volatile long others;
+    private long lastSample;
 
     /**
      * @param limit   the soft RLIMIT_NOFILE
@@ -22,11 +23,20 @@ final class FdBudget {
         this.limit = limit;
         this.charged = charged;
         this.others = Math.max(0, openNow - charged.getAsLong());
+        this.lastSample = others;
     }
 
-    /** Re-measures the fds that are not the gateway's connections, from a fresh count of all open fds. */
+    /**
+     * Re-measures the fds that are not the gateway's connections, from a fresh count of all open fds. The
+     * count and the counters are not read at one instant: during a burst of opens and closes the difference
+     * can be off by many fds for one sample. So the smaller of the last two samples counts: a drop is taken
+     * at once (room comes back quickly), a rise only once it lasts (a one-sample spike never sheds).
+     * Called from one thread only.
+     */
     void reconcile(long openNow) {
-        others = Math.max(0, openNow - charged.getAsLong());
+        long sample = Math.max(0, openNow - charged.getAsLong());
+        others = Math.min(sample, lastSample);
+        lastSample = sample;
     }
 
     /** Fds that can still be opened. */

@@ -34,6 +34,8 @@ public final class ConfigLoader {
     private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9.-]{1,253}");
     private static final Duration MS = Duration.ofMillis(1);
+    /** linux/tcp.h MAX_TCP_KEEPIDLE: setsockopt(TCP_KEEPIDLE) refuses more with EINVAL. */
+    private static final Duration MAX_TCP_KEEPIDLE = Duration.ofSeconds(32767);
     private static final int MAX_SOURCES = 4096;
     private static final List<String> LOG_LEVELS = List.of("error", "warn", "info", "debug", "trace");
     /** Problems sorted by file, then line (a stable sort: same line keeps the order found). */
@@ -142,7 +144,11 @@ public final class ConfigLoader {
                     (int) root.bytes("max-header-size", 1024, 1 << 20, false),
                     root.bytes("max-request-body-size", 0, 1L << 40, true));
             ConfigSection upstreamSection = root.section("upstream");
+            ConfigSection downstreamSection = root.section("downstream");
+            SocketSettings downstream = socket(downstreamSection);
+            downstreamSection.rejectUnknownKeys();
             UpstreamSettings upstream = new UpstreamSettings(
+                    socket(upstreamSection),
                     upstreamSection.integer("keepalive-max-idle", 0, 10_000),
                     upstreamSection.duration("keepalive-idle-timeout", MS, Duration.ofHours(1), false),
                     sourceAddresses(upstreamSection, upstreamSection.list("source-addresses")),
@@ -157,8 +163,74 @@ public final class ConfigLoader {
             ConfigObject routeDefaults = root.section("route-defaults").object();
             List<RouteConfig> routes = routes(root, routeDefaults, clusters);
             root.rejectUnknownKeys();
-            return new GatewayConfig(source, listen, backlog, transport, eventLoops, timeouts, limits, upstream,
-                    admission, ops, clusters, routes);
+            return new GatewayConfig(source, listen, backlog, transport, eventLoops, timeouts, limits, downstream,
+                    upstream, admission, ops, clusters, routes);
+        }
+
+        private SocketSettings socket(ConfigSection section) {
+            int rcvbuf = (int) section.bytesOr("auto", "rcvbuf", 1024, 16L << 20);
+            int sndbuf = (int) section.bytesOr("auto", "sndbuf", 1024, 16L << 20);
+            boolean nodelay = section.bool("nodelay");
+            SocketSettings.TcpKeepalive keepalive = null;
+            ConfigValue keepaliveValue = section.value("tcp-keepalive");
+            if (keepaliveValue != null && !(keepaliveValue.valueType() == ConfigValueType.STRING
+                    && "off".equals(keepaliveValue.unwrapped()))) {
+                if (keepaliveValue instanceof ConfigObject) {
+                    ConfigSection probes = section.section("tcp-keepalive");
+                    keepalive = new SocketSettings.TcpKeepalive(
+                            probes.duration("idle", Duration.ofSeconds(1), MAX_TCP_KEEPIDLE, false),
+                            probes.duration("interval", Duration.ofSeconds(1), Duration.ofHours(1), false),
+                            probes.integer("count", 1, 127));
+                    probes.rejectUnknownKeys();
+                } else {
+                    section.problem("tcp-keepalive", keepaliveValue, "off, or { idle, interval, count }");
+                }
+            }
+            Duration userTimeout = section.duration("user-timeout", Duration.ofSeconds(1), Duration.ofHours(24), true);
+            long lowat = section.bytes("notsent-lowat", 1024, 16L << 20, true);
+            int before = problems.size();
+            int high = (int) section.bytes("write-buffer-high-water", 1024, 64L << 20, false);
+            int low = (int) section.bytes("write-buffer-low-water", 1024, 64L << 20, false);
+            // Only between two good values: a placeholder after a problem (or in a section that is not an
+            // object, already reported) is no second problem.
+            if (problems.size() == before && low >= high && section.object().containsKey("write-buffer-low-water")) {
+                if (section.written("write-buffer-low-water") || !section.written("write-buffer-high-water")) {
+                    section.problem("write-buffer-low-water", section.object().get("write-buffer-low-water"),
+                            "less than write-buffer-high-water (" + high + " bytes)");
+                } else {
+                    section.problem("write-buffer-high-water", section.object().get("write-buffer-high-water"),
+                            "more than write-buffer-low-water (" + low + " bytes)");
+                }
+            }
+            ConfigSection receive = section.section("receive-buffer");
+            before = problems.size();
+            int min = (int) receive.bytes("min", 64, 1L << 20, false);
+            int initial = (int) receive.bytes("initial", 64, 1L << 20, false);
+            int max = (int) receive.bytes("max", 64, 16L << 20, false);
+            if (problems.size() == before && receive.object().containsKey("initial")) {
+                if (min > initial) {
+                    ordered(receive, "min", min, "initial", initial);
+                } else if (initial > max) {
+                    ordered(receive, "initial", initial, "max", max);
+                }
+            }
+            receive.rejectUnknownKeys();
+            return new SocketSettings(rcvbuf, sndbuf, nodelay, keepalive, userTimeout,
+                    lowat == Long.MAX_VALUE ? 0 : (int) lowat, high, low, min, initial, max);
+        }
+
+        /**
+         * A problem for two sizes that must be {@code small <= large} and are not, at the one the user wrote
+         * (the smaller one's key when both or neither are written).
+         */
+        private void ordered(ConfigSection section, String small, int smallValue, String large, int largeValue) {
+            if (section.written(small) || !section.written(large)) {
+                section.problem(small, section.object().get(small),
+                        "at most " + large + " (" + largeValue + " bytes)");
+            } else {
+                section.problem(large, section.object().get(large),
+                        "at least " + small + " (" + smallValue + " bytes)");
+            }
         }
 
         private OpsSettings ops(ConfigSection root) {

@@ -215,10 +215,26 @@ final class ConfigSection {
         if (value == null) {
             return min;
         }
-        String expected = (offAllowed ? "off, or " : "") + "a size from " + min + "B to " + max + "B, e.g. 64KiB";
         if (offAllowed && isWord(value, OFF)) {
             return Long.MAX_VALUE;
         }
+        return checkedBytes(key, value, min, max, (offAllowed ? "off, or " : "") + sizes(min, max));
+    }
+
+    /** A size in bytes within [min, max], or the word {@code word} ("auto") which maps to 0. */
+    long bytesOr(String word, String key, long min, long max) {
+        ConfigValue value = value(key);
+        if (value == null || isWord(value, word)) {
+            return 0;
+        }
+        return checkedBytes(key, value, min, max, word + ", or " + sizes(min, max));
+    }
+
+    private static String sizes(long min, long max) {
+        return "a size from " + min + "B to " + max + "B, e.g. 64KiB";
+    }
+
+    private long checkedBytes(String key, ConfigValue value, long min, long max, String expected) {
         try {
             long n = config.getBytes(quoted(key));
             if (n < min || n > max) {
@@ -287,6 +303,12 @@ final class ConfigSection {
 
     ConfigObject object() {
         return object;
+    }
+
+    /** Whether the user wrote the value at {@code key} (false for a reference.conf default or no value). */
+    boolean written(String key) {
+        ConfigValue value = object.get(key);
+        return value != null && !locate(value.origin()).startsWith(REFERENCE_ORIGIN);
     }
 
     /**

@@ -14,6 +14,7 @@ import java.util.Map;
  * @param eventLoops   number of event loops, 0 = one per core
  * @param timeouts     every timeout
  * @param limits       request size limits
+ * @param downstream   socket options of client connections
  * @param upstream     upstream connection settings
  * @param admission    admission control
  * @param ops          admin server, reload grace, logging
@@ -28,6 +29,7 @@ public record GatewayConfig(
         int eventLoops,
         Timeouts timeouts,
         Limits limits,
+        SocketSettings downstream,
         UpstreamSettings upstream,
         AdmissionSettings admission,
         OpsSettings ops,

@@ -52,11 +52,14 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
-        if (ch.attr(AdmissionAcceptHandler.REFUSED).get() != null) {
+        // hasAttr first: attr() alone would add an attribute map to every admitted channel.
+        if (ch.hasAttr(AdmissionAcceptHandler.REFUSED)) {
             ch.pipeline().addLast(RefusalHandler.NAME, admission.refusalHandler(frontend.wheels().get(ch.eventLoop())));
             return;
         }
-        Limits limits = settings.get().limits();
+        FrontendSettings current = settings.get();
+        current.socket().applyTo(ch.config());
+        Limits limits = current.limits();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxInitialLineLength())
                 .setMaxHeaderSize(limits.maxHeaderSize())

@@ -78,11 +78,10 @@ public final class Listener {
                 .channelFactory(loops.transport().serverChannelFactory())
                 .option(ChannelOption.SO_BACKLOG, backlog)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                // Options the proxy owns; not configurable (backpressure and half-close depend on them).
+                // Options the proxy owns; not configurable (backpressure and half-close depend on them). The
+                // configurable ones are set per connection by the front end, so a reload applies to new ones.
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(child);
     }
 

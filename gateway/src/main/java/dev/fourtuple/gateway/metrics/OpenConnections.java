@@ -35,6 +35,20 @@ public final class OpenConnections {
         channel.closeFuture().addListener(onClose);
     }
 
+    /**
+     * Counts a connection whose close the caller reports with {@link #closed()}, from a close listener it
+     * adds anyway: one listener per channel instead of two.
+     */
+    public void opened() {
+        active.incrementAndGet();
+        opened.increment();
+    }
+
+    /** A connection counted with {@link #opened()} has closed. */
+    public void closed() {
+        active.decrementAndGet();
+    }
+
     /** Open now. */
     public long active() {
         return active.get();

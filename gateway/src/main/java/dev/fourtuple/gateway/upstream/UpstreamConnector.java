@@ -4,10 +4,12 @@ import dev.fourtuple.gateway.config.UpstreamSettings;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.transport.EventLoops;
 import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.transport.SocketOptions;
 import dev.fourtuple.gateway.transport.TransportKind;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -18,7 +20,9 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Hands out connections to backends: a pooled keep-alive connection of the caller's loop when there is one,
@@ -44,6 +48,8 @@ public final class UpstreamConnector {
     private final UpstreamMeters meters;
     private final PortLedger ledger;
     private final TransportKind transport;
+    /** One close listener per four-tuple slot, shared by its connections: a connection adds no object. */
+    private final Map<UpstreamTuple, ChannelFutureListener> closeListeners = new ConcurrentHashMap<>();
 
     /** A loop's pool and connect template. Confined to the loop; a reload swaps the template on the loop. */
     private static final class LoopState {
@@ -67,18 +73,18 @@ public final class UpstreamConnector {
     }
 
     /**
-     * The connect template of a loop. Options the proxy owns (AUTO_READ, half-closure) are not configurable:
-     * backpressure and half-close depend on them. IP_BIND_ADDRESS_NO_PORT and IP_LOCAL_PORT_RANGE only on a
-     * native transport (NIO cannot set them; the ledger then caps per source).
+     * The connect template of a loop: the configured socket options, then the options the proxy owns
+     * (AUTO_READ, half-closure: backpressure and half-close depend on them, so no setting overrides them).
+     * IP_BIND_ADDRESS_NO_PORT and IP_LOCAL_PORT_RANGE only on a native transport (NIO cannot set them; the
+     * ledger then caps per source).
      */
     private Bootstrap template(EventLoop loop, UpstreamSettings settings, Duration connectTimeout) {
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
-                .channelFactory(transport.socketChannelFactory())
-                .option(ChannelOption.AUTO_READ, false)
+                .channelFactory(transport.socketChannelFactory());
+        SocketOptions.of(settings.socket(), transport, "upstream").applyTo(bootstrap);
+        bootstrap.option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis());
         if (transport.isNative()) {
             UpstreamSocketOptions.apply(bootstrap, settings.bindAddressNoPort(), settings.localPortRange());
@@ -119,6 +125,13 @@ public final class UpstreamConnector {
             wheels.add(state.pool.wheel());
         }
         return wheels;
+    }
+
+    private ChannelFutureListener closeListener(UpstreamTuple tuple) {
+        return closed -> {
+            ledger.closed(tuple);
+            meters.closed();
+        };
     }
 
     /** A pooled connection to the backend if the loop has one, else a new one. */
@@ -165,8 +178,8 @@ public final class UpstreamConnector {
         future.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
                 backend.connected();
-                meters.opened(f.channel());
-                f.channel().closeFuture().addListener(closed -> ledger.closed(tuple));
+                meters.opened();
+                f.channel().closeFuture().addListener(closeListeners.computeIfAbsent(tuple, this::closeListener));
                 callback.onConnected(handler);
                 return;
             }

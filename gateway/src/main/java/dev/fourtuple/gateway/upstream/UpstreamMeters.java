@@ -4,7 +4,6 @@ import dev.fourtuple.gateway.metrics.OpenConnections;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.netty.channel.Channel;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -49,8 +48,12 @@ public final class UpstreamMeters {
         }
     }
 
-    void opened(Channel channel) {
-        connections.opened(channel);
+    void opened() {
+        connections.opened();
+    }
+
+    void closed() {
+        connections.closed();
     }
 
     void connectFailed() {

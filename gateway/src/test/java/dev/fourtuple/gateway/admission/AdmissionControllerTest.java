@@ -254,8 +254,11 @@ class AdmissionControllerTest {
 
         fixture.openFds(121); // 120 fds of the process's own now (jars, logs, ...)
         controller.refresh();
+        assertThat(controller.freeFds()).as("one sample of a rise may be a burst: not taken yet")
+                .isGreaterThan(LIMIT - 120);
+        controller.refresh();
 
-        assertThat(controller.freeFds()).isEqualTo(LIMIT - 120);
+        assertThat(controller.freeFds()).as("the rise lasted two refreshes").isEqualTo(LIMIT - 120);
     }
 
     @Test

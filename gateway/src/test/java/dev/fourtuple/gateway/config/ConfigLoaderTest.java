@@ -73,7 +73,12 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ZERO,
                 Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofSeconds(30)));
         assertThat(config.limits()).isEqualTo(new Limits(8 * 1024, 16 * 1024, 64L * 1024 * 1024));
-        assertThat(config.upstream()).isEqualTo(new UpstreamSettings(32, Duration.ofSeconds(30), List.of(), null, true));
+        SocketSettings defaultSocket = new SocketSettings(0, 0, true,
+                new SocketSettings.TcpKeepalive(Duration.ofSeconds(60), Duration.ofSeconds(10), 6), Duration.ZERO, 0,
+                64 * 1024, 32 * 1024, 64, 2048, 64 * 1024);
+        assertThat(config.downstream()).isEqualTo(defaultSocket);
+        assertThat(config.upstream()).isEqualTo(new UpstreamSettings(defaultSocket, 32, Duration.ofSeconds(30),
+                List.of(), null, true));
         assertThat(config.clusters()).containsOnlyKeys("echo");
         assertThat(config.clusters().get("echo")).isEqualTo(new ClusterConfig("echo",
                 List.of(new InetSocketAddress("127.0.0.1", 9001), new InetSocketAddress("127.0.0.1", 9002)),
@@ -638,6 +643,210 @@ class ConfigLoaderTest {
 
         assertProblem(problem, 11, "upstream.source-adresses", "[\"127.0.0.2\"]",
                 "no such key; did you mean source-addresses?");
+    }
+
+    // ---- socket options: downstream { } and upstream { } ----
+
+    private static final SocketSettings DEFAULT_SOCKET = new SocketSettings(0, 0, true,
+            new SocketSettings.TcpKeepalive(Duration.ofSeconds(60), Duration.ofSeconds(10), 6), Duration.ZERO, 0,
+            64 * 1024, 32 * 1024, 64, 2048, 64 * 1024);
+    private static final String SIZE_EXPECTED = "a size from 1024B to 16777216B, e.g. 64KiB";
+
+    private static SocketSettings socketOf(GatewayConfig config, String side) {
+        return side.equals("downstream") ? config.downstream() : config.upstream().socket();
+    }
+
+    private static String otherSide(String side) {
+        return side.equals("downstream") ? "upstream" : "downstream";
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"downstream", "upstream"})
+    void everySocketKeyIsReadOnItsSideOnly(String side) throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                %s {
+                  rcvbuf = 32KiB
+                  sndbuf = 1MiB
+                  nodelay = false
+                  tcp-keepalive { idle = 37s, interval = 11s, count = 4 }
+                  user-timeout = 7000ms
+                  notsent-lowat = 16KiB
+                  write-buffer-high-water = 48KiB
+                  write-buffer-low-water = 24KiB
+                  receive-buffer { min = 128B, initial = 1KiB, max = 16KiB }
+                }
+                """.formatted(side), "test.conf");
+
+        assertThat(socketOf(config, side)).isEqualTo(new SocketSettings(32 * 1024, 1024 * 1024, false,
+                new SocketSettings.TcpKeepalive(Duration.ofSeconds(37), Duration.ofSeconds(11), 4),
+                Duration.ofMillis(7000), 16 * 1024, 48 * 1024, 24 * 1024, 128, 1024, 16 * 1024));
+        assertThat(socketOf(config, otherSide(side))).as("the other side keeps the defaults").isEqualTo(DEFAULT_SOCKET);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"downstream", "upstream"})
+    void autoAndOffSwitchSocketOptionsOff(String side) throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                %1$s { rcvbuf = 64KiB, sndbuf = 64KiB, user-timeout = 30s, notsent-lowat = 128KiB }
+                %1$s { rcvbuf = auto, sndbuf = auto, tcp-keepalive = off, user-timeout = off, notsent-lowat = off }
+                """.formatted(side), "test.conf");
+
+        SocketSettings socket = socketOf(config, side);
+        assertThat(socket.rcvbuf()).as("auto = kernel autotuning").isZero();
+        assertThat(socket.sndbuf()).as("auto = kernel autotuning").isZero();
+        assertThat(socket.keepalive()).isNull();
+        assertThat(socket.userTimeout()).isEqualTo(Duration.ZERO);
+        assertThat(socket.notsentLowat()).isZero();
+    }
+
+    @Test
+    void nestedSocketKeysOverrideOneAtATime() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + """
+                downstream.tcp-keepalive.idle = 5m
+                upstream.receive-buffer.max = 1MiB
+                upstream.tcp-keepalive.count = 127
+                """, "test.conf");
+
+        assertThat(config.downstream().keepalive()).isEqualTo(
+                new SocketSettings.TcpKeepalive(Duration.ofMinutes(5), Duration.ofSeconds(10), 6));
+        assertThat(config.upstream().socket().keepalive()).isEqualTo(
+                new SocketSettings.TcpKeepalive(Duration.ofSeconds(60), Duration.ofSeconds(10), 127));
+        assertThat(config.upstream().socket().receiveMax()).isEqualTo(1024 * 1024);
+        assertThat(config.upstream().socket().receiveInitial()).isEqualTo(2048);
+    }
+
+    @Test
+    void keepaliveIdleUpToTheKernelsLimit() throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + "downstream.tcp-keepalive.idle = 32767s\n", "test.conf");
+
+        assertThat(config.downstream().keepalive().idle()).isEqualTo(Duration.ofSeconds(32767));
+    }
+
+    static Stream<Arguments> badSocketValues() {
+        return Stream.of(
+                arguments("rcvbuf = 512B", "rcvbuf", "\"512B\"", "auto, or " + SIZE_EXPECTED),
+                arguments("rcvbuf = 32MiB", "rcvbuf", "\"32MiB\"", "auto, or " + SIZE_EXPECTED),
+                arguments("sndbuf = lots", "sndbuf", "\"lots\"", "auto, or " + SIZE_EXPECTED),
+                arguments("sndbuf = off", "sndbuf", "\"off\"", "auto, or " + SIZE_EXPECTED),
+                arguments("nodelay = maybe", "nodelay", "\"maybe\"", "true or false"),
+                arguments("tcp-keepalive = on", "tcp-keepalive", "\"on\"", "off, or { idle, interval, count }"),
+                arguments("tcp-keepalive = 60", "tcp-keepalive", "60", "off, or { idle, interval, count }"),
+                arguments("tcp-keepalive.count = -1", "tcp-keepalive.count", "-1", "1..127"),
+                arguments("tcp-keepalive.count = 0", "tcp-keepalive.count", "0", "1..127"),
+                arguments("tcp-keepalive.count = 128", "tcp-keepalive.count", "128", "1..127"),
+                arguments("tcp-keepalive.idle = 500ms", "tcp-keepalive.idle", "\"500ms\"",
+                        "a duration from 1s to 32767s"),
+                // The kernel refuses TCP_KEEPIDLE above 32767s: every accepted connection would fail.
+                arguments("tcp-keepalive.idle = 10h", "tcp-keepalive.idle", "\"10h\"", "a duration from 1s to 32767s"),
+                arguments("tcp-keepalive.idle = off", "tcp-keepalive.idle", "\"off\"", "a duration from 1s to 32767s"),
+                arguments("tcp-keepalive.interval = 2h", "tcp-keepalive.interval", "\"2h\"", "a duration from 1s to 1h"),
+                arguments("tcp-keepalive.interval = 0s", "tcp-keepalive.interval", "\"0s\"", "a duration from 1s to 1h"),
+                arguments("tcp-keepalive.intervall = 5s", "tcp-keepalive.intervall", "\"5s\"",
+                        "no such key; did you mean interval?"),
+                arguments("user-timeout = 100ms", "user-timeout", "\"100ms\"", "off, or a duration from 1s to 1d"),
+                arguments("user-timeout = 2d", "user-timeout", "\"2d\"", "off, or a duration from 1s to 1d"),
+                arguments("notsent-lowat = 100B", "notsent-lowat", "\"100B\"", "off, or " + SIZE_EXPECTED),
+                arguments("notsent-lowat = auto", "notsent-lowat", "\"auto\"", "off, or " + SIZE_EXPECTED),
+                arguments("write-buffer-high-water = 128MiB", "write-buffer-high-water", "\"128MiB\"",
+                        "a size from 1024B to 67108864B, e.g. 64KiB"),
+                arguments("write-buffer-low-water = -1", "write-buffer-low-water", "-1",
+                        "a size from 1024B to 67108864B, e.g. 64KiB"),
+                arguments("receive-buffer.min = 32B", "receive-buffer.min", "\"32B\"",
+                        "a size from 64B to 1048576B, e.g. 64KiB"),
+                arguments("receive-buffer.max = 32MiB", "receive-buffer.max", "\"32MiB\"",
+                        "a size from 64B to 16777216B, e.g. 64KiB"),
+                arguments("receive-buffer = 4KiB", "receive-buffer", "\"4KiB\"", "an object { ... }"),
+                arguments("receive-buffer.mx = 1KiB", "receive-buffer.mx", "\"1KiB\"", "no such key; did you mean max?"));
+    }
+
+    static Stream<Arguments> sidesAndBadSocketValues() {
+        return Stream.of("downstream", "upstream").flatMap(side -> badSocketValues().map(args -> {
+            Object[] a = args.get();
+            return arguments(side, a[0], a[1], a[2], a[3]);
+        }));
+    }
+
+    @ParameterizedTest(name = "{0}.{1}")
+    @MethodSource("sidesAndBadSocketValues")
+    void badSocketValueIsOneProblemNamingTheSidesKey(String side, String line, String key, String value,
+            String expected) throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + side + "." + line + "\n");
+
+        assertProblem(problem, 11, side + "." + key, value, expected);
+    }
+
+    @Test
+    void upstreamOnlyKeysAreUnknownDownstream() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "downstream.keepalive-max-idle = 8\n");
+
+        assertThat(problem.key()).isEqualTo("downstream.keepalive-max-idle");
+        assertThat(problem.expected()).startsWith("no such key");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"downstream", "upstream"})
+    void lowWaterMustBeBelowHighWater(String side) throws IOException {
+        assertProblem(onlyProblem(MINIMAL + side + " { write-buffer-high-water = 16KiB, write-buffer-low-water = 16KiB }\n"),
+                11, side + ".write-buffer-low-water", "\"16KiB\"", "less than write-buffer-high-water (16384 bytes)");
+        assertProblem(onlyProblem(MINIMAL + side + ".write-buffer-low-water = 64KiB\n"),
+                11, side + ".write-buffer-low-water", "\"64KiB\"", "less than write-buffer-high-water (65536 bytes)");
+        // Only the high mark written, below the default low one: the problem is where the user wrote.
+        assertProblem(onlyProblem(MINIMAL + side + ".write-buffer-high-water = 16KiB\n"),
+                11, side + ".write-buffer-high-water", "\"16KiB\"", "more than write-buffer-low-water (32768 bytes)");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"downstream", "upstream"})
+    void receiveBufferMustBeMinAtMostInitialAtMostMax(String side) throws IOException {
+        String key = side + ".receive-buffer.";
+        assertProblem(onlyProblem(MINIMAL + key + "min = 4KiB\n"),
+                11, key + "min", "\"4KiB\"", "at most initial (2048 bytes)");
+        assertProblem(onlyProblem(MINIMAL + key + "max = 1KiB\n"),
+                11, key + "max", "\"1KiB\"", "at least initial (2048 bytes)");
+        assertProblem(onlyProblem(MINIMAL + key + "initial = 128KiB\n"),
+                11, key + "initial", "\"128KiB\"", "at most max (65536 bytes)");
+        assertProblem(onlyProblem(MINIMAL + key + "initial = 32KiB\n" + key + "min = 64KiB\n"),
+                12, key + "min", "\"64KiB\"", "at most initial (32768 bytes)");
+        assertProblem(onlyProblem(MINIMAL + side + ".receive-buffer { min = 1KiB, initial = 1KiB, max = 512B }\n"),
+                11, key + "initial", "\"1KiB\"", "at most max (512 bytes)");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"downstream", "upstream"})
+    void equalReceiveBufferSizesAreFine(String side) throws Exception {
+        GatewayConfig config = ConfigLoader.parse(MINIMAL + side + ".receive-buffer { min = 4KiB, initial = 4KiB, max = 4KiB }\n",
+                "test.conf");
+
+        assertThat(socketOf(config, side).receiveMin()).isEqualTo(4096);
+        assertThat(socketOf(config, side).receiveMax()).isEqualTo(4096);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "downstream = 5                                 | downstream                   | 5",
+            "downstream.write-buffer-high-water = 100B      | downstream.write-buffer-high-water | \"100B\"",
+            "upstream.write-buffer-low-water = lots         | upstream.write-buffer-low-water    | \"lots\"",
+            "upstream.receive-buffer.initial = 2MiB         | upstream.receive-buffer.initial    | \"2MiB\"",
+            "downstream.receive-buffer.min = tiny           | downstream.receive-buffer.min      | \"tiny\""})
+    void aBadSocketValueHidesNoOtherAndCausesNoSecond(String line, String key, String value) throws IOException {
+        // A bad value's placeholder must not then fail the low < high or min <= initial <= max checks.
+        ConfigProblem problem = onlyProblem(MINIMAL + line + "\n");
+
+        assertThat(problem.key()).isEqualTo(key);
+        assertThat(problem.value()).isEqualTo(value);
+        assertThat(problem.location()).isEqualTo(file() + ":11");
+    }
+
+    @Test
+    void problemsOnBothSidesAreAllReported() throws IOException {
+        List<ConfigProblem> problems = problemsOf(MINIMAL + """
+                downstream { rcvbuf = 1B, tcp-keepalive { count = 0 } }
+                upstream { user-timeout = 1ms, receive-buffer { min = 8KiB } }
+                """);
+
+        assertThat(problems).extracting(ConfigProblem::key).containsExactly(
+                "downstream.rcvbuf", "downstream.tcp-keepalive.count", "upstream.user-timeout",
+                "upstream.receive-buffer.min");
     }
 
     private static InetAddress ip(String literal) throws IOException {

@@ -1,5 +1,7 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.transport.SocketOptions;
+import dev.fourtuple.gateway.config.SocketSettings;
 import java.nio.file.Path;
 import dev.fourtuple.gateway.config.ConfigProblems;
 import dev.fourtuple.gateway.config.ConfigLoader;
@@ -57,6 +59,8 @@ import org.junit.jupiter.api.Test;
  * Only paths that never reach a backend: the one cluster's backend (127.0.0.1:1) is never contacted.
  */
 class HttpProxyHandlerTest {
+    private static final SocketSettings SOCKET = new SocketSettings(0, 0, true, null, Duration.ZERO, 0,
+            64 * 1024, 32 * 1024, 64, 2048, 64 * 1024);
     private static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_INITIAL_LINE = 256;
     private static final int MAX_HEADER_SIZE = 1024;
@@ -93,7 +97,7 @@ class HttpProxyHandlerTest {
     static void startConnector() {
         upstreamLoops = EventLoops.start(TransportKind.NIO, 1, "test-upstream");
         PerLoop<TimerWheel> upstreamWheels = upstreamLoops.perLoop(TimerWheel::start);
-        connector = new UpstreamConnector(upstreamLoops, upstreamWheels, new UpstreamSettings(0, Duration.ofSeconds(30), List.of(), null, true),
+        connector = new UpstreamConnector(upstreamLoops, upstreamWheels, new UpstreamSettings(SOCKET, 0, Duration.ofSeconds(30), List.of(), null, true),
                 Duration.ofSeconds(1), new PortLedger(100, false), new UpstreamMeters(new SimpleMeterRegistry()));
     }
 
@@ -121,7 +125,8 @@ class HttpProxyHandlerTest {
         Timeouts timeouts = new Timeouts(HEADER_TIMEOUT, Duration.ofSeconds(60), Duration.ofSeconds(30),
                 Duration.ZERO, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(5));
         Limits limits = new Limits(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_BODY);
-        initializer = new FrontendInitializer(new AtomicReference<>(new FrontendSettings(router, timeouts, limits)),
+        initializer = new FrontendInitializer(new AtomicReference<>(new FrontendSettings(router, timeouts, limits,
+                SocketOptions.of(SOCKET, TransportKind.NIO, "downstream"))),
                 wheels, connector, meters, new TunnelMeters(registry), problems, admissionOff(registry));
     }
 

@@ -1,0 +1,241 @@
+package dev.fourtuple.bench.compare;
+
+import dev.fourtuple.bench.KernelMemory;
+import dev.fourtuple.bench.ProcessTree;
+import dev.fourtuple.bench.WebSocketLoad;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Fourtuple, HAProxy and nginx side by side in one run, on the same machine, backend and load, each with the
+ * same number of worker threads; and the same load with no proxy as the baseline. For each proxy, in turn:
+ * <ol>
+ *   <li><b>idle</b>: N WebSocket tunnels opened from several source addresses and left idle; the proxy's memory
+ *       growth (PSS of its process tree; after a full GC for the JVM, plus its heap and direct memory) and the
+ *       kernel's (TCP buffers, slab) per tunnel, and the connect rate;</li>
+ *   <li><b>echo</b>: C connections, a 64-byte message in flight on each; messages/s, round-trip p50/p99/p99.9,
+ *       and the proxy's CPU-seconds in the window;</li>
+ *   <li><b>http</b>: wrk keep-alive GETs; requests/s, p99, the proxy's CPU-seconds.</li>
+ * </ol>
+ * Writes {@code compare-DATE.md}, {@code .json} and {@code .png} into the output directory and prints the table.
+ *
+ * <pre>
+ * java -cp CP dev.fourtuple.bench.compare.Comparison --jar gateway/target/fourtuple.jar --out benchmarks/results
+ *      [--proxies direct,fourtuple,haproxy,nginx] [--idle 8000] [--echo-connections 1000] [--echo-seconds 20]
+ *      [--http-seconds 10] [--threads 2] [--sources 4] [--jvm "OPTIONS"] [--java PATH]
+ *      [--variant "LABEL|JAVA|OPTIONS"]...   (extra Fourtuple rows, e.g. another GC)
+ * </pre>
+ */
+public final class Comparison {
+    private static final InetSocketAddress BACKEND = new InetSocketAddress("127.0.0.1", 19101);
+    private static final InetSocketAddress LISTEN = new InetSocketAddress("127.0.0.1", 18181);
+    private static final int ADMIN_PORT = 18182;
+    /** The most idle tunnels one run may hold: the proxy needs two descriptors per tunnel, under 20,000. */
+    private static final int MAX_IDLE = 9_500;
+    private static final int MESSAGE_BYTES = 64;
+    private static final int WRK_CONNECTIONS = 64;
+
+    private final Options options;
+    private final WebSocketLoad load;
+    private final List<InetAddress> sources = new ArrayList<>();
+
+    private Comparison(Options options, WebSocketLoad load) throws Exception {
+        this.options = options;
+        this.load = load;
+        for (int i = 1; i <= options.sources; i++) {
+            sources.add(InetAddress.getByName("127.0.0." + i));
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options options = Options.parse(args);
+        Path work = Files.createTempDirectory("fourtuple-compare");
+        List<Row> rows = new ArrayList<>();
+        List<String> backendCommand = List.of(options.java, "-Xms256m", "-Xmx512m", "-jar", options.jar.toString(),
+                "echo-backend", "127.0.0.1:" + BACKEND.getPort(), "bench");
+        try (ChildProcess backend = ChildProcess.start(backendCommand, work.resolve("backend.log"), BACKEND);
+                WebSocketLoad load = new WebSocketLoad(options.threads)) {
+            Comparison comparison = new Comparison(options, load);
+            for (Proxy proxy : options.proxies()) {
+                Path dir = Files.createDirectories(work.resolve(proxy.name().replaceAll("[^A-Za-z0-9_-]", "_")));
+                System.err.printf("%s: starting (files in %s)%n", proxy.name(), dir);
+                rows.add(comparison.measure(proxy, new Proxy.Setup(LISTEN, BACKEND, options.threads, dir)));
+            }
+        }
+        Report report = new Report(rows, options.describe());
+        String stem = "compare-" + LocalDate.now();
+        Files.createDirectories(options.out);
+        report.write(options.out.resolve(stem + ".md"), options.out.resolve(stem + ".json"),
+                options.out.resolve(stem + ".png"));
+        System.out.println(report.markdown());
+    }
+
+    private Row measure(Proxy proxy, Proxy.Setup setup) throws Exception {
+        try (Proxy.Running running = proxy.start(setup)) {
+            URI ws = URI.create("ws://" + setup.listen().getHostString() + ":" + running.address().getPort() + "/ws");
+            warmUp(running, ws);
+            Row.Idle idle = idle(running, ws);
+            System.err.printf("%s: idle %s%n", proxy.name(), idle);
+            Row.Echo echo = echo(running, ws);
+            System.err.printf("%s: echo %s%n", proxy.name(), echo);
+            Row.Http http = http(running);
+            System.err.printf("%s: http %s%n", proxy.name(), http);
+            return new Row(proxy.name(), running.version(), idle, echo, http);
+        }
+    }
+
+    /** JIT, pools and caches warm in every proxy before anything is measured. */
+    private void warmUp(Proxy.Running running, URI ws) throws Exception {
+        WebSocketLoad.Opened warm = load.open(running.address(), ws, 200, sources);
+        WebSocketLoad.EchoRun run = load.echo(warm.channels(), MESSAGE_BYTES);
+        Thread.sleep(2000);
+        run.stop(Duration.ofSeconds(10));
+        warm.closeAll();
+        Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(2));
+        Thread.sleep(1000);
+    }
+
+    private Row.Idle idle(Proxy.Running running, URI ws) throws Exception {
+        running.settle();
+        long pssBefore = pss(running);
+        Map<String, Long> jvmBefore = running.jvmMemory();
+        KernelMemory kernelBefore = KernelMemory.now();
+        WebSocketLoad.Opened opened = load.open(running.address(), ws, options.idle, sources);
+        Thread.sleep(2000);
+        running.settle();
+        long pssAfter = pss(running);
+        Map<String, Long> jvmAfter = running.jvmMemory();
+        KernelMemory kernel = KernelMemory.now().minus(kernelBefore);
+        if (!opened.errors().isEmpty()) {
+            System.err.printf("%d tunnels failed to open, first: %s%n", opened.errors().size(), opened.errors().get(0));
+        }
+        opened.closeAll();
+        Thread.sleep(2000);
+        return new Row.Idle(opened.channels().size(), opened.errors().size(), opened.perSecond(),
+                pssAfter - pssBefore, delta(jvmBefore, jvmAfter, "heap"), delta(jvmBefore, jvmAfter, "direct"),
+                kernel.tcpBufferBytes(), kernel.slabBytes());
+    }
+
+    private Row.Echo echo(Proxy.Running running, URI ws) throws Exception {
+        WebSocketLoad.Opened opened = load.open(running.address(), ws, options.echoConnections, sources);
+        WebSocketLoad.EchoRun run = load.echo(opened.channels(), MESSAGE_BYTES);
+        Thread.sleep(3000);
+        run.window();
+        double cpuBefore = cpu(running);
+        long start = System.nanoTime();
+        Thread.sleep(options.echoSeconds * 1000L);
+        Histogram window = run.window();
+        double cpu = cpu(running) - cpuBefore;
+        double seconds = (System.nanoTime() - start) / 1e9;
+        run.stop(Duration.ofSeconds(10));
+        opened.closeAll();
+        Thread.sleep(1000);
+        return new Row.Echo(opened.channels().size(), seconds, window.getTotalCount(),
+                window.getValueAtPercentile(50) / 1e3, window.getValueAtPercentile(99) / 1e3,
+                window.getValueAtPercentile(99.9) / 1e3, cpu, run.errors() + opened.errors().size());
+    }
+
+    private Row.Http http(Proxy.Running running) throws Exception {
+        Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(3));
+        double cpuBefore = cpu(running);
+        Wrk wrk = Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(options.httpSeconds));
+        double cpu = cpu(running) - cpuBefore;
+        return new Row.Http(wrk.requestsPerSecond(), wrk.p99Millis(), wrk.requests(), cpu, wrk.errors());
+    }
+
+    private static String httpUrl(Proxy.Running running) {
+        return "http://127.0.0.1:" + running.address().getPort() + "/status/200";
+    }
+
+    private static long pss(Proxy.Running running) {
+        return running.pid() < 0 ? 0 : ProcessTree.pssBytes(running.pid());
+    }
+
+    private static double cpu(Proxy.Running running) {
+        return running.pid() < 0 ? 0 : ProcessTree.cpuSeconds(running.pid());
+    }
+
+    private static @Nullable Long delta(Map<String, Long> before, Map<String, Long> after, String key) {
+        return before.containsKey(key) && after.containsKey(key) ? after.get(key) - before.get(key) : null;
+    }
+
+    /** The command line. */
+    record Options(Path jar, Path out, List<String> proxyNames, int idle, int echoConnections, int echoSeconds,
+            int httpSeconds, int threads, int sources, String java, List<String> jvm, List<String> variants) {
+
+        static Options parse(String[] args) {
+            java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+            List<String> variants = new ArrayList<>();
+            for (int i = 0; i + 1 < args.length; i += 2) {
+                String key = args[i].replaceFirst("^--", "");
+                if (key.equals("variant")) {
+                    variants.add(args[i + 1]);
+                } else {
+                    values.put(key, args[i + 1]);
+                }
+            }
+            Options o = new Options(Path.of(values.getOrDefault("jar", "gateway/target/fourtuple.jar")),
+                    Path.of(values.getOrDefault("out", "benchmarks/results")),
+                    List.of(values.getOrDefault("proxies", "direct,fourtuple,haproxy,nginx").split(",")),
+                    Integer.parseInt(values.getOrDefault("idle", "8000")),
+                    Integer.parseInt(values.getOrDefault("echo-connections", "1000")),
+                    Integer.parseInt(values.getOrDefault("echo-seconds", "20")),
+                    Integer.parseInt(values.getOrDefault("http-seconds", "10")),
+                    Integer.parseInt(values.getOrDefault("threads", "2")),
+                    Integer.parseInt(values.getOrDefault("sources", "4")),
+                    values.getOrDefault("java", Path.of(System.getProperty("java.home"), "bin", "java").toString()),
+                    split(values.getOrDefault("jvm", "")), variants);
+            if (o.idle > MAX_IDLE) {
+                throw new IllegalArgumentException("--idle " + o.idle + ": at most " + MAX_IDLE
+                        + " (the proxy holds two descriptors per tunnel, and this machine allows 20,000 per process)");
+            }
+            return o;
+        }
+
+        private static List<String> split(String words) {
+            return words.isBlank() ? List.of() : Arrays.asList(words.trim().split("\\s+"));
+        }
+
+        List<Proxy> proxies() {
+            List<Proxy> proxies = new ArrayList<>();
+            for (String name : proxyNames) {
+                switch (name.trim()) {
+                    case "direct" -> proxies.add(new Direct());
+                    case "haproxy" -> proxies.add(new Haproxy("haproxy"));
+                    case "nginx" -> proxies.add(new Nginx("nginx"));
+                    case "fourtuple" -> {
+                        proxies.add(new Fourtuple("fourtuple", java, jvm, jar, ADMIN_PORT));
+                        for (String variant : variants) {
+                            String[] parts = variant.split("\\|", 3);
+                            if (parts.length != 3) {
+                                throw new IllegalArgumentException("--variant " + variant + ": expected LABEL|JAVA|OPTIONS");
+                            }
+                            proxies.add(new Fourtuple(parts[0], parts[1], split(parts[2]), jar, ADMIN_PORT));
+                        }
+                    }
+                    default -> throw new IllegalArgumentException("--proxies: unknown proxy " + name
+                            + " (known: direct, fourtuple, haproxy, nginx)");
+                }
+            }
+            return proxies;
+        }
+
+        String describe() {
+            return "%d idle tunnels; echo: %d connections x %d-byte messages, one in flight each, %d s; "
+                    .formatted(idle, echoConnections, MESSAGE_BYTES, echoSeconds)
+                    + "http: wrk -t1 -c%d -d%ds GET /status/200; %d worker threads per proxy; clients from %d source addresses"
+                    .formatted(WRK_CONNECTIONS, httpSeconds, threads, sources);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package dev.fourtuple.bench.compare;
+
+import java.net.InetSocketAddress;
+
+/** No proxy: clients go straight to the backend. The baseline every proxy's figures are read against. */
+record Direct() implements Proxy {
+
+    @Override
+    public String name() {
+        return "no proxy";
+    }
+
+    @Override
+    public Running start(Setup setup) {
+        return new Running() {
+            @Override
+            public InetSocketAddress address() {
+                return setup.backend();
+            }
+
+            @Override
+            public long pid() {
+                return -1;
+            }
+
+            @Override
+            public String version() {
+                return "clients straight to the echo backend";
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+}

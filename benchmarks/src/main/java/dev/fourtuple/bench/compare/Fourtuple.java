@@ -1,0 +1,100 @@
+package dev.fourtuple.bench.compare;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The gateway as its service runs it: {@code java JVM_OPTIONS -jar fourtuple.jar run --config FILE}, with the
+ * admin server on for its heap and direct-memory meters.
+ *
+ * @param name       the row name ("fourtuple", or a label for a JVM variant)
+ * @param java       the java executable
+ * @param jvmOptions JVM options, as in the systemd environment file
+ * @param jar        fourtuple.jar
+ * @param adminPort  the admin server's port
+ */
+record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, int adminPort) implements Proxy {
+    private static final Pattern HEAP = Pattern.compile("^jvm_memory_used_bytes\\{area=\"heap\".*} (\\S+)$",
+            Pattern.MULTILINE);
+    private static final Pattern DIRECT = Pattern.compile(
+            "^netty_allocator_memory_used\\{.*memory_type=\"direct\".*} (\\S+)$", Pattern.MULTILINE);
+
+    @Override
+    public Running start(Setup setup) throws Exception {
+        Path config = setup.dir().resolve("fourtuple.conf");
+        Files.writeString(config, """
+                listen = "%s:%d"
+                event-loops = %d
+                drain-timeout = 1s
+                admin.listen = "127.0.0.1:%d"
+                logging.level = warn
+                clusters { bench { backends = ["%s:%d"] } }
+                routes = [ { cluster = bench } ]
+                """.formatted(setup.listen().getHostString(), setup.listen().getPort(), setup.threads(), adminPort,
+                setup.backend().getHostString(), setup.backend().getPort()));
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-jar", jar.toString(), "run", "--config", config.toString()));
+        ChildProcess child = ChildProcess.start(command, setup.dir().resolve("fourtuple.log"), setup.listen());
+        String version = ChildProcess.output(List.of(java, "-version")).lines().findFirst().orElse("java")
+                + " " + String.join(" ", jvmOptions);
+        HttpClient http = HttpClient.newHttpClient();
+        URI metrics = URI.create("http://127.0.0.1:" + adminPort + "/metrics");
+        return new Running() {
+            @Override
+            public InetSocketAddress address() {
+                return setup.listen();
+            }
+
+            @Override
+            public long pid() {
+                return child.pid();
+            }
+
+            @Override
+            public String version() {
+                return "fourtuple on " + version;
+            }
+
+            @Override
+            public void settle() throws Exception {
+                ChildProcess.output(List.of("jcmd", String.valueOf(child.pid()), "GC.run"));
+                Thread.sleep(500);
+            }
+
+            @Override
+            public Map<String, Long> jvmMemory() throws Exception {
+                String text = http.send(HttpRequest.newBuilder(metrics).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                Map<String, Long> memory = new LinkedHashMap<>();
+                memory.put("heap", sum(HEAP.matcher(text)));
+                memory.put("direct", sum(DIRECT.matcher(text)));
+                return memory;
+            }
+
+            @Override
+            public void close() throws Exception {
+                child.close();
+            }
+        };
+    }
+
+    private static long sum(Matcher m) {
+        double total = 0;
+        while (m.find()) {
+            total += Double.parseDouble(m.group(1));
+        }
+        return Math.round(total);
+    }
+}

@@ -1,0 +1,43 @@
+package dev.fourtuple.bench.compare;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * HAProxy in HTTP mode (WebSocket upgrades pass through as tunnels), {@code nbthread} threads in one
+ * process, no logging, server-side keep-alive (its default {@code http-reuse safe}).
+ */
+record Haproxy(String executable) implements Proxy {
+
+    @Override
+    public String name() {
+        return "haproxy";
+    }
+
+    @Override
+    public Running start(Setup setup) throws Exception {
+        Path config = setup.dir().resolve("haproxy.cfg");
+        Files.writeString(config, """
+                global
+                    nbthread %d
+                defaults
+                    mode http
+                    timeout connect 5s
+                    timeout client 60s
+                    timeout server 60s
+                    timeout tunnel 1h
+                    timeout http-keep-alive 60s
+                frontend bench
+                    bind %s:%d
+                    default_backend echo
+                backend echo
+                    server b1 %s:%d
+                """.formatted(setup.threads(), setup.listen().getHostString(), setup.listen().getPort(),
+                setup.backend().getHostString(), setup.backend().getPort()));
+        ChildProcess child = ChildProcess.start(List.of(executable, "-db", "-f", config.toString()),
+                setup.dir().resolve("haproxy.log"), setup.listen());
+        String version = ChildProcess.output(List.of(executable, "-v")).lines().findFirst().orElse("haproxy");
+        return new NativeProxy(child, setup.listen(), version);
+    }
+}

@@ -1,0 +1,63 @@
+package dev.fourtuple.bench.compare;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * nginx as a WebSocket-aware reverse proxy: a master and {@code worker_processes} workers, access log off,
+ * upstream keep-alive for plain requests, {@code Upgrade}/{@code Connection} passed on for WebSocket.
+ */
+record Nginx(String executable) implements Proxy {
+
+    @Override
+    public String name() {
+        return "nginx";
+    }
+
+    @Override
+    public Running start(Setup setup) throws Exception {
+        Path dir = setup.dir();
+        Path config = dir.resolve("nginx.conf");
+        Files.writeString(config, """
+                daemon off;
+                master_process on;
+                worker_processes %d;
+                worker_rlimit_nofile 20000;
+                pid %s/nginx.pid;
+                error_log %s/nginx-error.log error;
+                events {
+                    worker_connections 20000;
+                }
+                http {
+                    access_log off;
+                    client_body_temp_path %s/body;
+                    proxy_temp_path %s/proxy;
+                    map $http_upgrade $connection_upgrade {
+                        default upgrade;
+                        '' '';
+                    }
+                    upstream echo {
+                        server %s:%d;
+                        keepalive 64;
+                    }
+                    server {
+                        listen %s:%d;
+                        location / {
+                            proxy_pass http://echo;
+                            proxy_http_version 1.1;
+                            proxy_set_header Upgrade $http_upgrade;
+                            proxy_set_header Connection $connection_upgrade;
+                            proxy_read_timeout 1h;
+                            proxy_send_timeout 1h;
+                        }
+                    }
+                }
+                """.formatted(setup.threads(), dir, dir, dir, dir, setup.backend().getHostString(),
+                setup.backend().getPort(), setup.listen().getHostString(), setup.listen().getPort()));
+        ChildProcess child = ChildProcess.start(List.of(executable, "-p", dir.toString(), "-c", config.toString()),
+                dir.resolve("nginx.log"), setup.listen());
+        String version = ChildProcess.output(List.of(executable, "-v")).lines().findFirst().orElse("nginx");
+        return new NativeProxy(child, setup.listen(), version);
+    }
+}

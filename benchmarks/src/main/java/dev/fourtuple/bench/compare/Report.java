@@ -1,0 +1,180 @@
+package dev.fourtuple.bench.compare;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.internal.chartpart.Chart;
+
+/**
+ * A comparison run as one Markdown table (ratios to HAProxy's row), a JSON file with every figure, and a PNG
+ * chart of memory per idle tunnel and echo messages per proxy CPU-second.
+ */
+final class Report {
+    private static final String REFERENCE = "haproxy";
+    private static final String BASELINE = "no proxy";
+
+    private final List<Row> rows;
+    private final String setup;
+    private final String when = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm'Z'"));
+
+    Report(List<Row> rows, String setup) {
+        this.rows = List.copyOf(rows);
+        this.setup = setup;
+    }
+
+    void write(Path markdown, Path json, Path png) throws IOException {
+        Files.writeString(markdown, markdown());
+        Files.writeString(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(data()));
+        chart(png);
+    }
+
+    String markdown() {
+        StringBuilder md = new StringBuilder();
+        md.append("| proxy | memory per idle tunnel | vs HAProxy | kernel per tunnel (TCP buffers + slab) | connects/s"
+                + " | echo msgs/s | echo p50 / p99 / p99.9 | p99 vs HAProxy | CPU-s per 1M msgs | msgs per CPU-s vs HAProxy"
+                + " | HTTP req/s | HTTP p99 | CPU-s per 1M req | req per CPU-s vs HAProxy |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        Optional<Row> reference = row(REFERENCE);
+        for (Row r : rows) {
+            boolean proxied = !r.proxy().equals(BASELINE);
+            md.append("| ").append(r.proxy())
+                    .append(" | ").append(proxied ? memory(r) : "-")
+                    .append(" | ").append(proxied ? ratio(memoryPerTunnel(r), reference.map(Report::memoryPerTunnel)) : "-")
+                    .append(" | ").append(proxied ? kernel(r) : "(baseline) " + kernelRaw(r))
+                    .append(" | ").append(r.idle().connectsPerSecond())
+                    .append(" | ").append(Math.round(r.echo().messagesPerSecond()))
+                    .append(" | ").append("%.0f / %.0f / %.0f µs".formatted(r.echo().p50Micros(), r.echo().p99Micros(),
+                            r.echo().p999Micros()))
+                    .append(" | ").append(proxied ? ratio(r.echo().p99Micros(), reference.map(x -> x.echo().p99Micros())) : "-")
+                    .append(" | ").append(proxied ? "%.1f".formatted(r.echo().cpuSeconds() / r.echo().messages() * 1e6) : "-")
+                    .append(" | ").append(proxied ? ratio(r.echo().messagesPerCpuSecond(),
+                            reference.map(x -> x.echo().messagesPerCpuSecond())) : "-")
+                    .append(" | ").append(Math.round(r.http().requestsPerSecond()))
+                    .append(" | ").append("%.2f ms".formatted(r.http().p99Millis()))
+                    .append(" | ").append(proxied ? "%.1f".formatted(r.http().cpuSeconds() / r.http().requests() * 1e6) : "-")
+                    .append(" | ").append(proxied ? ratio(r.http().requestsPerCpuSecond(),
+                            reference.map(x -> x.http().requestsPerCpuSecond())) : "-")
+                    .append(" |\n");
+        }
+        md.append("\n").append(when).append(", ").append(Runtime.getRuntime().availableProcessors())
+                .append(" cores, Linux ").append(System.getProperty("os.version")).append(". ").append(setup).append(".\n");
+        md.append("Memory: growth of the proxy's proportional set size (all its processes) per idle tunnel, read after a"
+                + " full GC for the JVM (heap and direct: the JVM's own meters). Kernel: growth of the machine's TCP buffer"
+                + " pages and slab per tunnel, minus the same with no proxy (so: the proxy's two sockets). CPU: the proxy's"
+                + " user + system time over the measured window. Errors: ")
+                .append(errors()).append(".\n");
+        for (Row r : rows) {
+            md.append("- ").append(r.proxy()).append(": ").append(r.version()).append('\n');
+        }
+        return md.toString();
+    }
+
+    private String errors() {
+        List<String> errors = new ArrayList<>();
+        for (Row r : rows) {
+            long n = r.idle().failed() + r.echo().errors() + r.http().errors();
+            if (n > 0) {
+                errors.add(r.proxy() + " " + n + " (idle " + r.idle().failed() + ", echo " + r.echo().errors()
+                        + ", http " + r.http().errors() + ")");
+            }
+        }
+        return errors.isEmpty() ? "none" : String.join("; ", errors);
+    }
+
+    private Optional<Row> row(String name) {
+        return rows.stream().filter(r -> r.proxy().equals(name)).findFirst();
+    }
+
+    private static double memoryPerTunnel(Row r) {
+        return r.idle().perTunnel(r.idle().pssBytes());
+    }
+
+    private static String memory(Row r) {
+        String pss = kb(memoryPerTunnel(r));
+        if (r.idle().heapBytes() == null) {
+            return pss;
+        }
+        return pss + " (heap " + kb(r.idle().perTunnel(r.idle().heapBytes())) + ", direct "
+                + kb(r.idle().perTunnel(r.idle().directBytes() == null ? 0 : r.idle().directBytes())) + ")";
+    }
+
+    /** The proxy's share of kernel memory per tunnel: its row minus the no-proxy row. */
+    private double kernelShare(Row r) {
+        double baseline = row(BASELINE).map(b -> kernelPerTunnel(b)).orElse(0.0);
+        return kernelPerTunnel(r) - baseline;
+    }
+
+    private static double kernelPerTunnel(Row r) {
+        return r.idle().perTunnel(r.idle().kernelTcpBytes() + r.idle().kernelSlabBytes());
+    }
+
+    private String kernel(Row r) {
+        return kb(kernelShare(r));
+    }
+
+    private static String kernelRaw(Row r) {
+        return kb(kernelPerTunnel(r));
+    }
+
+    private static String kb(double bytes) {
+        return "%.1f KB".formatted(bytes / 1000);
+    }
+
+    private static String ratio(double value, Optional<Double> reference) {
+        return reference.filter(v -> v > 0).map(v -> "%.2f".formatted(value / v)).orElse("-");
+    }
+
+    private Map<String, Object> data() {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("when", when);
+        data.put("setup", setup);
+        data.put("cores", Runtime.getRuntime().availableProcessors());
+        data.put("kernel", System.getProperty("os.version"));
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (Row r : rows) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("proxy", r.proxy());
+            row.put("version", r.version());
+            row.put("idle", r.idle());
+            row.put("memoryPerTunnelBytes", Math.round(memoryPerTunnel(r)));
+            row.put("kernelSharePerTunnelBytes", Math.round(kernelShare(r)));
+            row.put("echo", r.echo());
+            row.put("echoMessagesPerSecond", Math.round(r.echo().messagesPerSecond()));
+            row.put("echoMessagesPerCpuSecond", Math.round(r.echo().messagesPerCpuSecond()));
+            row.put("http", r.http());
+            row.put("httpRequestsPerCpuSecond", Math.round(r.http().requestsPerCpuSecond()));
+            list.add(row);
+        }
+        data.put("rows", list);
+        return data;
+    }
+
+    private void chart(Path png) throws IOException {
+        List<Row> proxied = rows.stream().filter(r -> !r.proxy().equals(BASELINE)).toList();
+        List<String> names = proxied.stream().map(Row::proxy).toList();
+        CategoryChart memory = new CategoryChartBuilder().width(600).height(420)
+                .title("Memory per idle WebSocket tunnel (KB, lower is better)").build();
+        memory.getStyler().setLegendVisible(true);
+        memory.addSeries("proxy process (PSS)", names, proxied.stream().map(r -> memoryPerTunnel(r) / 1000).toList());
+        memory.addSeries("kernel (proxy's share)", names, proxied.stream().map(r -> kernelShare(r) / 1000).toList());
+        CategoryChart cpu = new CategoryChartBuilder().width(600).height(420)
+                .title("Work per proxy CPU-second (thousands, higher is better)").build();
+        cpu.addSeries("echo messages", names, proxied.stream().map(r -> r.echo().messagesPerCpuSecond() / 1000).toList());
+        cpu.addSeries("HTTP requests", names, proxied.stream().map(r -> r.http().requestsPerCpuSecond() / 1000).toList());
+        List<Chart<?, ?>> charts = List.of(memory, cpu);
+        BitmapEncoder.saveBitmap(charts, 1, 2, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+}

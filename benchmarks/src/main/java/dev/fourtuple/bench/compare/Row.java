@@ -1,0 +1,75 @@
+package dev.fourtuple.bench.compare;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One proxy's figures from one comparison run.
+ *
+ * @param proxy   the row name
+ * @param version what ran (version line, JVM options)
+ * @param idle    the idle-tunnel figures
+ * @param echo    the echo-loop figures
+ * @param http    the wrk figures
+ */
+record Row(String proxy, String version, Idle idle, Echo echo, Http http) {
+
+    /**
+     * Idle WebSocket tunnels held through the proxy.
+     *
+     * @param tunnels            tunnels that opened
+     * @param failed             tunnels that did not
+     * @param connectsPerSecond  tunnels opened per second (256 handshakes in flight)
+     * @param pssBytes           growth of the proxy's proportional set size (after a GC for a JVM)
+     * @param heapBytes          growth of the JVM heap in use after a GC (null: not a JVM)
+     * @param directBytes        growth of Netty's direct memory in use (null: not a JVM)
+     * @param kernelTcpBytes     growth of the machine's TCP buffer memory (all four sockets of a tunnel)
+     * @param kernelSlabBytes    growth of the machine's kernel slab (all sockets of a tunnel, files, epoll)
+     */
+    record Idle(int tunnels, int failed, long connectsPerSecond, long pssBytes, @Nullable Long heapBytes,
+            @Nullable Long directBytes, long kernelTcpBytes, long kernelSlabBytes) {
+
+        double perTunnel(long bytes) {
+            return tunnels == 0 ? 0 : (double) bytes / tunnels;
+        }
+    }
+
+    /**
+     * The echo loop: one message in flight per connection.
+     *
+     * @param connections  connections that ran it
+     * @param seconds      length of the measured window
+     * @param messages     round trips completed in the window
+     * @param p50Micros    round-trip latency percentiles
+     * @param p99Micros    "
+     * @param p999Micros   "
+     * @param cpuSeconds   proxy CPU (user + system, all its processes and threads) in the window
+     * @param errors       wrong echoes and connections lost
+     */
+    record Echo(int connections, double seconds, long messages, double p50Micros, double p99Micros,
+            double p999Micros, double cpuSeconds, long errors) {
+
+        double messagesPerSecond() {
+            return messages / seconds;
+        }
+
+        double messagesPerCpuSecond() {
+            return cpuSeconds == 0 ? 0 : messages / cpuSeconds;
+        }
+    }
+
+    /**
+     * wrk keep-alive GETs.
+     *
+     * @param requestsPerSecond wrk's figure
+     * @param p99Millis         wrk's 99th percentile
+     * @param requests          requests completed
+     * @param cpuSeconds        proxy CPU in the measured run
+     * @param errors            wrk's socket errors and non-2xx/3xx responses
+     */
+    record Http(double requestsPerSecond, double p99Millis, long requests, double cpuSeconds, long errors) {
+
+        double requestsPerCpuSecond() {
+            return cpuSeconds == 0 ? 0 : requests / cpuSeconds;
+        }
+    }
+}
