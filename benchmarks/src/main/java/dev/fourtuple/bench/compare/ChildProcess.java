@@ -20,21 +20,29 @@ final class ChildProcess implements AutoCloseable {
 
     /** Starts {@code command} and waits (at most 30 s) until {@code port} accepts connections. */
     static ChildProcess start(List<String> command, Path log, InetSocketAddress port) throws Exception {
+        if (accepts(port)) {
+            throw new IllegalStateException(port + " is already taken by another process; stop it first");
+        }
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         ChildProcess child = new ChildProcess(process, log);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true) {
-            try (Socket probe = new Socket()) {
-                probe.connect(port, 200);
-                return child;
-            } catch (IOException notYet) {
-                if (!process.isAlive() || System.nanoTime() > deadline) {
-                    child.close();
-                    throw new IllegalStateException(String.join(" ", command) + " did not start listening on "
-                            + port + "; its log " + log + ":\n" + Files.readString(log));
-                }
-                Thread.sleep(50);
+        while (!accepts(port)) {
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                child.close();
+                throw new IllegalStateException(String.join(" ", command) + " did not start listening on "
+                        + port + "; its log " + log + ":\n" + Files.readString(log));
             }
+            Thread.sleep(50);
+        }
+        return child;
+    }
+
+    private static boolean accepts(InetSocketAddress port) {
+        try (Socket probe = new Socket()) {
+            probe.connect(port, 200);
+            return true;
+        } catch (IOException closed) {
+            return false;
         }
     }
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Fourtuple, HAProxy and nginx side by side, in one run on this machine, plus the same load with no proxy:
+# memory per idle WebSocket tunnel, echo messages per proxy CPU-second and latency, HTTP requests per proxy
+# CPU-second (dev.fourtuple.bench.compare.Comparison has the method).
+#
+#   bash benchmarks/run.sh            # about 5 minutes; as root on a fresh machine it installs what it needs
+#   IDLE=2000 ECHO_SECONDS=5 HTTP_SECONDS=3 bash benchmarks/run.sh                      # a quick look
+#   PROXIES=direct,fourtuple,haproxy bash benchmarks/run.sh -- --variant "zgc|/path/java|-XX:+UseZGC"
+#
+# Prints one Markdown table and writes benchmarks/results/compare-DATE.{md,json,png} (OUT= to change).
+# The gateway runs with the JVM options of systemd/fourtuple.env, as the service does. Bounded: every
+# process it starts is stopped by pid when its part ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v haproxy >/dev/null || missing+=(haproxy)
+command -v nginx >/dev/null || missing+=(nginx-light)
+command -v wrk >/dev/null || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "needs ${missing[*]}: apt-get install -y ${missing[*]} (as root)" >&2
+    exit 1
+  fi
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v jcmd >/dev/null || { echo "needs jcmd (a JDK, not a JRE)" >&2; exit 1; }
+
+if [ "${BUILD:-1}" = 1 ] || [ ! -f gateway/target/fourtuple.jar ] || [ ! -f benchmarks/target/classpath.txt ]; then
+  mvn -B -q -DskipTests install
+fi
+
+# The service's JVM options, minus pre-touching the heap: with it the heap is resident from the start and the
+# memory a connection adds would not show as growth.
+JAVA_OPTS=$(sed -n 's/^JAVA_OPTS=//p' systemd/fourtuple.env | sed 's/-XX:+AlwaysPreTouch//')
+
+ulimit -n "$(ulimit -Hn)"   # the proxies and the load generator each hold up to 2 fds per tunnel
+CP="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
+args=(--jar gateway/target/fourtuple.jar --out "${OUT:-benchmarks/results}"
+      --proxies "${PROXIES:-direct,fourtuple,haproxy,nginx}"
+      --idle "${IDLE:-8000}" --echo-connections "${ECHO_CONNECTIONS:-1000}"
+      --echo-seconds "${ECHO_SECONDS:-20}" --http-seconds "${HTTP_SECONDS:-10}" --jvm "$JAVA_OPTS")
+[ "${1:-}" = "--" ] && shift
+exec timeout 900 java -Xms512m -Xmx1g -cp "$CP" dev.fourtuple.bench.compare.Comparison "${args[@]}" "$@"
