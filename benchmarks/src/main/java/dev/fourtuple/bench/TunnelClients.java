@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -51,7 +52,7 @@ public final class TunnelClients implements AutoCloseable {
         this.loops = EventLoops.start(transport, threads, "tunnel-client");
         this.bootstrap = new Bootstrap()
                 .group(loops.group())
-                .channelFactory(transport.socketChannelFactory())
+                .channelFactory(transport.socketChannelFactory(SocketProtocolFamily.INET))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000);

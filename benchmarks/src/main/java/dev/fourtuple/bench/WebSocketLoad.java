@@ -10,6 +10,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -50,7 +51,7 @@ public final class WebSocketLoad implements AutoCloseable {
         this.loops = EventLoops.start(TransportKind.EPOLL, threads, "load");
         this.bootstrap = new Bootstrap()
                 .group(loops.group())
-                .channelFactory(TransportKind.EPOLL.socketChannelFactory())
+                .channelFactory(TransportKind.EPOLL.socketChannelFactory(SocketProtocolFamily.INET))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000);
     }

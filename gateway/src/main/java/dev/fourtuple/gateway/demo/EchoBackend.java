@@ -51,7 +51,7 @@ public final class EchoBackend implements AutoCloseable {
         try {
             Channel channel = new ServerBootstrap()
                     .group(loops.group())
-                    .channelFactory(transport.serverChannelFactory())
+                    .channelFactory(transport.serverChannelFactory(address.getAddress()))
                     .option(ChannelOption.SO_BACKLOG, 4096)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)

@@ -48,12 +48,23 @@ public final class FileDescriptors {
     }
 
     /**
-     * The fds this process has open. A directory listing, O(open fds): for a periodic reconcile, never per
-     * connection.
+     * The fds this process has open. Since Linux 6.2 stat(2) of {@code /proc/self/fd} gives the count as the
+     * directory's size: one syscall (FileDescriptorsTest checks it against a listing on the running kernel).
+     * Elsewhere (older kernels, where the size is 0, or a fixture directory) the directory is listed, which is
+     * O(open fds) and leaves a proc inode and a dentry in the kernel's slab for every fd listed: about 900
+     * bytes each, 1.7 KB per proxied connection (measured with /proc/slabinfo at 16,000 fds). For a periodic
+     * reconcile, never per connection.
      */
     public static int countOpen(Path procRoot) throws IOException {
+        Path fdDirectory = procRoot.resolve("self/fd");
+        if (Files.getFileStore(fdDirectory).type().equals("proc")) {
+            long size = Files.size(fdDirectory);
+            if (size > 0) {
+                return (int) size;
+            }
+        }
         int count = 0;
-        try (DirectoryStream<Path> fds = Files.newDirectoryStream(procRoot.resolve("self/fd"))) {
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(fdDirectory)) {
             for (Path ignored : fds) {
                 count++;
             }

@@ -49,7 +49,7 @@ public final class Listener {
         try {
             if (loops.transport().isNative()) {
                 for (EventLoop loop : loops.loops()) {
-                    Channel channel = bootstrap(loops, backlog, childInitializer, parentHandler)
+                    Channel channel = bootstrap(loops, requested, backlog, childInitializer, parentHandler)
                             .group(loop, loop)
                             .option(UnixChannelOption.SO_REUSEPORT, true)
                             .bind(target).sync().channel();
@@ -57,7 +57,7 @@ public final class Listener {
                     target = (InetSocketAddress) channel.localAddress(); // port 0: the rest join the same port
                 }
             } else {
-                bound.add(bootstrap(loops, backlog, childInitializer, parentHandler)
+                bound.add(bootstrap(loops, requested, backlog, childInitializer, parentHandler)
                         .group(loops.loops().get(0), loops.group())
                         .bind(target).sync().channel());
             }
@@ -68,14 +68,14 @@ public final class Listener {
         return new Listener(bound, (InetSocketAddress) bound.get(0).localAddress());
     }
 
-    private static ServerBootstrap bootstrap(EventLoops loops, int backlog, ChannelHandler child,
+    private static ServerBootstrap bootstrap(EventLoops loops, InetSocketAddress address, int backlog, ChannelHandler child,
             @Nullable Supplier<ChannelHandler> parentHandler) {
         ServerBootstrap bootstrap = new ServerBootstrap();
         if (parentHandler != null) {
             bootstrap.handler(parentHandler.get());
         }
         return bootstrap
-                .channelFactory(loops.transport().serverChannelFactory())
+                .channelFactory(loops.transport().serverChannelFactory(address.getAddress()))
                 .option(ChannelOption.SO_BACKLOG, backlog)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 // Options the proxy owns; not configurable (backpressure and half-close depend on them). The

@@ -60,7 +60,7 @@ public final class AdminServer implements AutoCloseable {
             AdminHandler handler = new AdminHandler(metrics, status, ready);
             Channel channel = new ServerBootstrap()
                     .group(loops.group())
-                    .channelFactory(TransportKind.NIO.serverChannelFactory())
+                    .channelFactory(TransportKind.NIO.serverChannelFactory(address.getAddress()))
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {

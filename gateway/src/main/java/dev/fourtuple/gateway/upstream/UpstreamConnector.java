@@ -79,9 +79,7 @@ public final class UpstreamConnector {
      * ledger then caps per source).
      */
     private Bootstrap template(EventLoop loop, UpstreamSettings settings, Duration connectTimeout) {
-        Bootstrap bootstrap = new Bootstrap()
-                .group(loop)
-                .channelFactory(transport.socketChannelFactory());
+        Bootstrap bootstrap = new Bootstrap().group(loop); // the channel factory is per backend: its family
         SocketOptions.of(settings.socket(), transport, "upstream").applyTo(bootstrap);
         bootstrap.option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -160,6 +158,7 @@ public final class UpstreamConnector {
         LoopState state = perLoop.get(loop);
         UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool, backend);
         Bootstrap bootstrap = state.bootstrap.clone()
+                .channelFactory(transport.socketChannelFactory(backend.address().getAddress()))
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {

@@ -94,6 +94,20 @@ class FileDescriptorsTest {
     }
 
     @Test
+    void countOpenOnTheRealProcMatchesAListing() throws IOException {
+        Path proc = Path.of("/proc");
+        int listed;
+        try (var fds = Files.list(proc.resolve("self/fd"))) {
+            listed = (int) fds.count() - 1; // less the listing's own fd
+        }
+
+        int counted = FileDescriptors.countOpen(proc);
+
+        // Other threads (JUnit, GC logging) may open or close a descriptor between the two readings.
+        assertThat(counted).isBetween(listed - 2, listed + 2);
+    }
+
+    @Test
     void readsThisProcessFromTheRealProc() throws IOException {
         Path proc = Path.of("/proc");
 

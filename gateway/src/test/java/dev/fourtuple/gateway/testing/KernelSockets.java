@@ -39,8 +39,11 @@ public final class KernelSockets {
     private KernelSockets() {
     }
 
-    /** One established connection of this process, by its ports. */
-    public record Connection(int localPort, int remotePort, long inode) {
+    /**
+     * One established connection of this process, by its ports; {@code ipv6}: an AF_INET6 socket (listed in
+     * {@code /proc/net/tcp6}, also when it carries IPv4 as a mapped address).
+     */
+    public record Connection(int localPort, int remotePort, long inode, boolean ipv6) {
     }
 
     /** The options of one socket, as getsockopt(2) returns them (SO_RCVBUF / SO_SNDBUF doubled by Linux). */
@@ -70,7 +73,7 @@ public final class KernelSockets {
                 int local = port(fields[1]);
                 int remote = port(fields[2]);
                 if ((localPort < 0 || local == localPort) && (remotePort < 0 || remote == remotePort)) {
-                    found.add(new Connection(local, remote, Long.parseLong(fields[9])));
+                    found.add(new Connection(local, remote, Long.parseLong(fields[9]), table.endsWith("6")));
                 }
             }
         }

@@ -14,6 +14,7 @@ import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
@@ -105,7 +106,7 @@ class SocketOptionsTest {
     private Pair connect(TransportKind kind, SocketOptions onAccepted, SocketOptions onConnect) throws Exception {
         Channel server = new ServerBootstrap()
                 .group(loops.group())
-                .channelFactory(kind.serverChannelFactory())
+                .channelFactory(kind.serverChannelFactory(SocketProtocolFamily.INET))
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -126,7 +127,7 @@ class SocketOptionsTest {
         channels.add(server);
         Bootstrap bootstrap = new Bootstrap()
                 .group(loops.loops().get(0))
-                .channelFactory(kind.socketChannelFactory())
+                .channelFactory(kind.socketChannelFactory(SocketProtocolFamily.INET))
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInboundHandlerAdapter());
         if (onConnect != null) {

@@ -11,6 +11,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
@@ -46,7 +47,7 @@ class UpstreamSocketOptionsTest {
         loops = EventLoops.start(kind, 1, "socket-options-test");
         Channel server = new ServerBootstrap()
                 .group(loops.group())
-                .channelFactory(kind.serverChannelFactory())
+                .channelFactory(kind.serverChannelFactory(SocketProtocolFamily.INET))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel child) {
@@ -82,7 +83,7 @@ class UpstreamSocketOptionsTest {
     private Bootstrap bootstrap(TransportKind kind, boolean bindAddressNoPort, PortRange range) {
         Bootstrap bootstrap = new Bootstrap()
                 .group(loops.loops().get(0))
-                .channelFactory(kind.socketChannelFactory())
+                .channelFactory(kind.socketChannelFactory(SocketProtocolFamily.INET))
                 .handler(new ChannelInboundHandlerAdapter());
         UpstreamSocketOptions.apply(bootstrap, bindAddressNoPort, range);
         return bootstrap;
