@@ -3,12 +3,14 @@
 # memory per idle WebSocket tunnel, echo messages per proxy CPU-second and latency, HTTP requests per proxy
 # CPU-second (dev.fourtuple.bench.compare.Comparison has the method).
 #
-#   bash benchmarks/run.sh            # about 5 minutes; as root on a fresh machine it installs what it needs
-#   IDLE=2000 ECHO_SECONDS=5 HTTP_SECONDS=3 bash benchmarks/run.sh                      # a quick look
-#   PROXIES=direct,fourtuple,haproxy bash benchmarks/run.sh -- --variant "zgc|/path/java|-XX:+UseZGC"
+#   bash benchmarks/run.sh            # about 8 minutes; as root on a fresh machine it installs what it needs
+#   IDLE=2000 ECHO_SECONDS=5 HTTP_SECONDS=3 WARMUP_SECONDS=10 bash benchmarks/run.sh    # a quick look
+#   PROXIES=direct,fourtuple,haproxy bash benchmarks/run.sh -- \
+#       --variant "zgc|/usr/lib/jvm/temurin-25-jdk-amd64/bin/java|@config/jvm.options -XX:+UseZGC" \
+#       --variant "io_uring|java|@config/jvm.options|transport = io_uring"
 #
-# Prints one Markdown table and writes benchmarks/results/compare-DATE.{md,json,png} (OUT= to change).
-# The gateway runs with the JVM options of systemd/fourtuple.env, as the service does. Bounded: every
+# Prints two Markdown tables (memory; throughput and latency) and writes benchmarks/results/compare-DATE.{md,json,png} (OUT= to change).
+# The gateway runs with the JVM options of config/jvm.options, as the service does. Bounded: every
 # process it starts is stopped by pid when its part ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,15 +33,15 @@ if [ "${BUILD:-1}" = 1 ] || [ ! -f gateway/target/fourtuple.jar ] || [ ! -f benc
   mvn -B -q -DskipTests install
 fi
 
-# The service's JVM options, minus pre-touching the heap: with it the heap is resident from the start and the
-# memory a connection adds would not show as growth.
-JAVA_OPTS=$(sed -n 's/^JAVA_OPTS=//p' systemd/fourtuple.env | sed 's/-XX:+AlwaysPreTouch//')
+# The gateway runs with the service's JVM options: the argument file config/jvm.options.
+JAVA_OPTS=${JAVA_OPTS:-@config/jvm.options}
 
 ulimit -n "$(ulimit -Hn)"   # the proxies and the load generator each hold up to 2 fds per tunnel
 CP="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
 args=(--jar gateway/target/fourtuple.jar --out "${OUT:-benchmarks/results}"
       --proxies "${PROXIES:-direct,fourtuple,haproxy,nginx}"
       --idle "${IDLE:-8000}" --echo-connections "${ECHO_CONNECTIONS:-1000}"
-      --echo-seconds "${ECHO_SECONDS:-20}" --http-seconds "${HTTP_SECONDS:-10}" --jvm "$JAVA_OPTS")
+      --echo-seconds "${ECHO_SECONDS:-20}" --http-seconds "${HTTP_SECONDS:-10}"
+      --warmup-seconds "${WARMUP_SECONDS:-30}" --jvm "$JAVA_OPTS")
 [ "${1:-}" = "--" ] && shift
 exec timeout 900 java -Xms512m -Xmx1g -cp "$CP" dev.fourtuple.bench.compare.Comparison "${args[@]}" "$@"

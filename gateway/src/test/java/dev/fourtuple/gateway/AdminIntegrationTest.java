@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fourtuple.gateway.config.ConfigLoader;
 import dev.fourtuple.gateway.demo.EchoBackend;
+import dev.fourtuple.gateway.host.FileDescriptors;
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.WebSocketProbe;
 import dev.fourtuple.gateway.transport.TransportKind;
@@ -15,6 +16,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -66,6 +68,10 @@ class AdminIntegrationTest {
                 .anyMatch(k -> k.startsWith("netty_allocator_memory_used"))
                 .anyMatch(k -> k.startsWith("fourtuple_upstream_tuple_in_use{"))
                 .anyMatch(k -> k.startsWith("fourtuple_admission_headroom{resource=\"fds\"}"));
+        // This process's fds: the gateway's 16 connections (8 clients, 8 backends), the probes' and backend's
+        // 16 more, the listeners and the jars; never more than the limit.
+        assertThat(metrics.get("process_files_open_files")).isBetween(32.0, metrics.get("process_files_max_files"));
+        assertThat(metrics.get("process_files_max_files")).isEqualTo((double) FileDescriptors.openFilesLimit(Path.of("/proc")));
 
         JsonNode status = new ObjectMapper().readTree(get(admin, "/status").body());
         assertThat(status.at("/state").asText()).isEqualTo("ready");

@@ -21,9 +21,14 @@ import org.jspecify.annotations.Nullable;
  * Fourtuple, HAProxy and nginx side by side in one run, on the same machine, backend and load, each with the
  * same number of worker threads; and the same load with no proxy as the baseline. For each proxy, in turn:
  * <ol>
- *   <li><b>idle</b>: N WebSocket tunnels opened from several source addresses and left idle; the proxy's memory
- *       growth (PSS of its process tree; after a full GC for the JVM, plus its heap and direct memory) and the
- *       kernel's (TCP buffers, slab) per tunnel, and the connect rate;</li>
+ *   <li><b>warm-up</b>, the same for every proxy: tunnels opened and closed, an echo loop, wrk (a JVM compiles
+ *       its hot paths in the first tens of seconds; a gateway runs for weeks, so the figures are the warm
+ *       ones, and the warm-up's length is printed with them);</li>
+ *   <li><b>idle</b>: N WebSocket tunnels opened from several source addresses and left idle, in two halves;
+ *       the proxy's memory (PSS of its process tree; after a full GC for the JVM, plus its heap and direct
+ *       memory) before any, after N/2 and after N: growth per tunnel over all N, and over the second half
+ *       only (the marginal cost, without one-off first-touch costs); the kernel's (TCP buffers, slab) per
+ *       tunnel; the connect rate;</li>
  *   <li><b>echo</b>: C connections, a 64-byte message in flight on each; messages/s, round-trip p50/p99/p99.9,
  *       and the proxy's CPU-seconds in the window;</li>
  *   <li><b>http</b>: wrk keep-alive GETs; requests/s, p99, the proxy's CPU-seconds.</li>
@@ -33,8 +38,9 @@ import org.jspecify.annotations.Nullable;
  * <pre>
  * java -cp CP dev.fourtuple.bench.compare.Comparison --jar gateway/target/fourtuple.jar --out benchmarks/results
  *      [--proxies direct,fourtuple,haproxy,nginx] [--idle 8000] [--echo-connections 1000] [--echo-seconds 20]
- *      [--http-seconds 10] [--threads 2] [--sources 4] [--jvm "OPTIONS"] [--java PATH]
- *      [--variant "LABEL|JAVA|OPTIONS"]...   (extra Fourtuple rows, e.g. another GC)
+ *      [--http-seconds 10] [--warmup-seconds 30] [--threads 2] [--sources 4] [--jvm "OPTIONS"] [--java PATH]
+ *      [--variant "LABEL|JAVA|JVM OPTIONS[|CONFIG]"]...   (extra Fourtuple rows: another JVM, GC, or config
+ *      lines such as "transport = io_uring")
  * </pre>
  */
 public final class Comparison {
@@ -45,6 +51,7 @@ public final class Comparison {
     private static final int MAX_IDLE = 9_500;
     private static final int MESSAGE_BYTES = 64;
     private static final int WRK_CONNECTIONS = 64;
+    private static final int WARM_TUNNELS = 1000;
 
     private final Options options;
     private final WebSocketLoad load;
@@ -95,36 +102,56 @@ public final class Comparison {
         }
     }
 
-    /** JIT, pools and caches warm in every proxy before anything is measured. */
+    /**
+     * JIT, pools and caches warm in every proxy before anything is measured, with the same load for each:
+     * tunnels opened and closed (the handshake path), then half the warm-up in an echo loop, half in wrk.
+     */
     private void warmUp(Proxy.Running running, URI ws) throws Exception {
-        WebSocketLoad.Opened warm = load.open(running.address(), ws, 200, sources);
+        for (int round = 0; round < 2; round++) {
+            load.open(running.address(), ws, WARM_TUNNELS, sources).closeAll();
+        }
+        WebSocketLoad.Opened warm = load.open(running.address(), ws, WARM_TUNNELS / 2, sources);
         WebSocketLoad.EchoRun run = load.echo(warm.channels(), MESSAGE_BYTES);
-        Thread.sleep(2000);
+        Thread.sleep(options.warmupSeconds * 500L);
         run.stop(Duration.ofSeconds(10));
         warm.closeAll();
-        Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(2));
+        Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(Math.max(1, options.warmupSeconds / 2)));
         Thread.sleep(1000);
     }
 
     private Row.Idle idle(Proxy.Running running, URI ws) throws Exception {
-        running.settle();
-        long pssBefore = pss(running);
-        Map<String, Long> jvmBefore = running.jvmMemory();
-        KernelMemory kernelBefore = KernelMemory.now();
-        WebSocketLoad.Opened opened = load.open(running.address(), ws, options.idle, sources);
+        Memory before = memory(running);
+        WebSocketLoad.Opened first = load.open(running.address(), ws, options.idle / 2, sources);
         Thread.sleep(2000);
-        running.settle();
-        long pssAfter = pss(running);
-        Map<String, Long> jvmAfter = running.jvmMemory();
-        KernelMemory kernel = KernelMemory.now().minus(kernelBefore);
-        if (!opened.errors().isEmpty()) {
-            System.err.printf("%d tunnels failed to open, first: %s%n", opened.errors().size(), opened.errors().get(0));
+        Memory half = memory(running);
+        WebSocketLoad.Opened second = load.open(running.address(), ws, options.idle - options.idle / 2, sources);
+        Thread.sleep(2000);
+        Memory all = memory(running);
+        int tunnels = first.channels().size() + second.channels().size();
+        int failed = first.errors().size() + second.errors().size();
+        if (failed > 0) {
+            List<String> errors = new ArrayList<>(first.errors());
+            errors.addAll(second.errors());
+            System.err.printf("%d tunnels failed to open, first: %s%n", failed, errors.get(0));
         }
-        opened.closeAll();
+        double seconds = (first.took().toNanos() + second.took().toNanos()) / 1e9;
+        first.closeAll();
+        second.closeAll();
         Thread.sleep(2000);
-        return new Row.Idle(opened.channels().size(), opened.errors().size(), opened.perSecond(),
-                pssAfter - pssBefore, delta(jvmBefore, jvmAfter, "heap"), delta(jvmBefore, jvmAfter, "direct"),
+        KernelMemory kernel = all.kernel().minus(before.kernel());
+        return new Row.Idle(tunnels, failed, Math.round(tunnels / seconds), before.pss(), all.pss() - before.pss(),
+                second.channels().size(), all.pss() - half.pss(),
+                delta(before.jvm(), all.jvm(), "heap"), delta(before.jvm(), all.jvm(), "direct"),
                 kernel.tcpBufferBytes(), kernel.slabBytes());
+    }
+
+    /** One reading of the proxy's memory and the kernel's, the proxy settled first (a full GC for a JVM). */
+    private record Memory(long pss, Map<String, Long> jvm, KernelMemory kernel) {
+    }
+
+    private static Memory memory(Proxy.Running running) throws Exception {
+        running.settle();
+        return new Memory(pss(running), running.jvmMemory(), KernelMemory.now());
     }
 
     private Row.Echo echo(Proxy.Running running, URI ws) throws Exception {
@@ -172,7 +199,8 @@ public final class Comparison {
 
     /** The command line. */
     record Options(Path jar, Path out, List<String> proxyNames, int idle, int echoConnections, int echoSeconds,
-            int httpSeconds, int threads, int sources, String java, List<String> jvm, List<String> variants) {
+            int httpSeconds, int warmupSeconds, int threads, int sources, String java, List<String> jvm,
+            List<String> variants) {
 
         static Options parse(String[] args) {
             java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
@@ -192,6 +220,7 @@ public final class Comparison {
                     Integer.parseInt(values.getOrDefault("echo-connections", "1000")),
                     Integer.parseInt(values.getOrDefault("echo-seconds", "20")),
                     Integer.parseInt(values.getOrDefault("http-seconds", "10")),
+                    Integer.parseInt(values.getOrDefault("warmup-seconds", "30")),
                     Integer.parseInt(values.getOrDefault("threads", "2")),
                     Integer.parseInt(values.getOrDefault("sources", "4")),
                     values.getOrDefault("java", Path.of(System.getProperty("java.home"), "bin", "java").toString()),
@@ -215,13 +244,15 @@ public final class Comparison {
                     case "haproxy" -> proxies.add(new Haproxy("haproxy"));
                     case "nginx" -> proxies.add(new Nginx("nginx"));
                     case "fourtuple" -> {
-                        proxies.add(new Fourtuple("fourtuple", java, jvm, jar, ADMIN_PORT));
+                        proxies.add(new Fourtuple("fourtuple", java, jvm, jar, ADMIN_PORT, ""));
                         for (String variant : variants) {
-                            String[] parts = variant.split("\\|", 3);
-                            if (parts.length != 3) {
-                                throw new IllegalArgumentException("--variant " + variant + ": expected LABEL|JAVA|OPTIONS");
+                            String[] parts = variant.split("\\|", 4);
+                            if (parts.length < 3) {
+                                throw new IllegalArgumentException("--variant " + variant
+                                        + ": expected LABEL|JAVA|JVM OPTIONS[|CONFIG]");
                             }
-                            proxies.add(new Fourtuple(parts[0], parts[1], split(parts[2]), jar, ADMIN_PORT));
+                            proxies.add(new Fourtuple(parts[0], parts[1], split(parts[2]), jar, ADMIN_PORT,
+                                    parts.length == 4 ? parts[3] : ""));
                         }
                     }
                     default -> throw new IllegalArgumentException("--proxies: unknown proxy " + name
@@ -232,8 +263,8 @@ public final class Comparison {
         }
 
         String describe() {
-            return "%d idle tunnels; echo: %d connections x %d-byte messages, one in flight each, %d s; "
-                    .formatted(idle, echoConnections, MESSAGE_BYTES, echoSeconds)
+            return "warm-up %d s per proxy; %d idle tunnels; echo: %d connections x %d-byte messages, one in flight each, %d s; "
+                    .formatted(warmupSeconds, idle, echoConnections, MESSAGE_BYTES, echoSeconds)
                     + "http: wrk -t1 -c%d -d%ds GET /status/200; %d worker threads per proxy; clients from %d source addresses"
                     .formatted(WRK_CONNECTIONS, httpSeconds, threads, sources);
         }

@@ -1,5 +1,6 @@
 package dev.fourtuple.bench.compare;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,8 +24,10 @@ import java.util.regex.Pattern;
  * @param jvmOptions JVM options, as in the systemd environment file
  * @param jar        fourtuple.jar
  * @param adminPort  the admin server's port
+ * @param config     extra config lines (HOCON) after the benchmark's own, e.g. {@code transport = io_uring}
  */
-record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, int adminPort) implements Proxy {
+record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, int adminPort, String config)
+        implements Proxy {
     private static final Pattern HEAP = Pattern.compile("^jvm_memory_used_bytes\\{area=\"heap\".*} (\\S+)$",
             Pattern.MULTILINE);
     private static final Pattern DIRECT = Pattern.compile(
@@ -32,8 +35,8 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
 
     @Override
     public Running start(Setup setup) throws Exception {
-        Path config = setup.dir().resolve("fourtuple.conf");
-        Files.writeString(config, """
+        Path file = setup.dir().resolve("fourtuple.conf");
+        Files.writeString(file, """
                 listen = "%s:%d"
                 event-loops = %d
                 drain-timeout = 1s
@@ -41,14 +44,15 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
                 logging.level = warn
                 clusters { bench { backends = ["%s:%d"] } }
                 routes = [ { cluster = bench } ]
+                %s
                 """.formatted(setup.listen().getHostString(), setup.listen().getPort(), setup.threads(), adminPort,
-                setup.backend().getHostString(), setup.backend().getPort()));
+                setup.backend().getHostString(), setup.backend().getPort(), config));
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(jvmOptions);
-        command.addAll(List.of("-jar", jar.toString(), "run", "--config", config.toString()));
+        command.addAll(List.of("-jar", jar.toString(), "run", "--config", file.toString()));
         ChildProcess child = ChildProcess.start(command, setup.dir().resolve("fourtuple.log"), setup.listen());
         String version = ChildProcess.output(List.of(java, "-version")).lines().findFirst().orElse("java")
-                + " " + String.join(" ", jvmOptions);
+                + " " + String.join(" ", expanded(jvmOptions)) + (config.isBlank() ? "" : "; config: " + config.strip());
         HttpClient http = HttpClient.newHttpClient();
         URI metrics = URI.create("http://127.0.0.1:" + adminPort + "/metrics");
         return new Running() {
@@ -88,6 +92,24 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
                 child.close();
             }
         };
+    }
+
+    /** The options as the JVM sees them: an {@code @file} argument replaced by the options in the file. */
+    private static List<String> expanded(List<String> options) throws IOException {
+        List<String> all = new ArrayList<>();
+        for (String option : options) {
+            if (!option.startsWith("@")) {
+                all.add(option);
+                continue;
+            }
+            for (String line : Files.readAllLines(Path.of(option.substring(1)))) {
+                String words = line.replaceFirst("#.*", "").trim();
+                if (!words.isEmpty()) {
+                    all.addAll(List.of(words.split("\\s+")));
+                }
+            }
+        }
+        return all;
     }
 
     private static long sum(Matcher m) {

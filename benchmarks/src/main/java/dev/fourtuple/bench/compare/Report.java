@@ -43,25 +43,43 @@ final class Report {
 
     String markdown() {
         StringBuilder md = new StringBuilder();
-        md.append("| proxy | memory per idle tunnel | vs HAProxy | kernel per tunnel (TCP buffers + slab) | connects/s"
-                + " | echo msgs/s | echo p50 / p99 / p99.9 | p99 vs HAProxy | CPU-s per 1M msgs | msgs per CPU-s vs HAProxy"
-                + " | HTTP req/s | HTTP p99 | CPU-s per 1M req | req per CPU-s vs HAProxy |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         Optional<Row> reference = row(REFERENCE);
+        md.append("Memory, idle WebSocket tunnels:\n\n");
+        md.append("| proxy | before tunnels | per tunnel | vs HAProxy | marginal per tunnel | vs HAProxy"
+                + " | JVM heap / direct per tunnel | kernel per tunnel | vs HAProxy | connects/s |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        for (Row r : proxied()) {
+            Row.Idle idle = r.idle();
+            md.append("| ").append(r.proxy())
+                    .append(" | ").append(mb(idle.pssBeforeBytes()))
+                    .append(" | ").append(kb(memoryPerTunnel(r)))
+                    .append(" | ").append(ratio(memoryPerTunnel(r), reference.map(Report::memoryPerTunnel)))
+                    .append(" | ").append(kb(idle.marginalPerTunnel()))
+                    .append(" | ").append(ratio(idle.marginalPerTunnel(), reference.map(x -> x.idle().marginalPerTunnel())))
+                    .append(" | ").append(jvm(r))
+                    .append(" | ").append(kb(kernelShare(r)))
+                    .append(" | ").append(ratio(kernelShare(r), reference.map(this::kernelShare)))
+                    .append(" | ").append(idle.connectsPerSecond())
+                    .append(" |\n");
+        }
+        md.append("\nThroughput and latency (no proxy: clients straight to the backend, for scale):\n\n");
+        md.append("| proxy | echo msgs/s | echo p50 / p99 / p99.9 | p99 vs HAProxy | CPU-s per 1M msgs"
+                + " | msgs per CPU-s vs HAProxy | vs nginx | HTTP req/s | HTTP p99 | CPU-s per 1M req"
+                + " | req per CPU-s vs HAProxy |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        Optional<Row> nginx = row("nginx");
         for (Row r : rows) {
             boolean proxied = !r.proxy().equals(BASELINE);
             md.append("| ").append(r.proxy())
-                    .append(" | ").append(proxied ? memory(r) : "-")
-                    .append(" | ").append(proxied ? ratio(memoryPerTunnel(r), reference.map(Report::memoryPerTunnel)) : "-")
-                    .append(" | ").append(proxied ? kernel(r) : "(baseline) " + kernelRaw(r))
-                    .append(" | ").append(r.idle().connectsPerSecond())
                     .append(" | ").append(Math.round(r.echo().messagesPerSecond()))
-                    .append(" | ").append("%.0f / %.0f / %.0f µs".formatted(r.echo().p50Micros(), r.echo().p99Micros(),
-                            r.echo().p999Micros()))
+                    .append(" | ").append("%.1f / %.1f / %.1f ms".formatted(r.echo().p50Micros() / 1e3,
+                            r.echo().p99Micros() / 1e3, r.echo().p999Micros() / 1e3))
                     .append(" | ").append(proxied ? ratio(r.echo().p99Micros(), reference.map(x -> x.echo().p99Micros())) : "-")
                     .append(" | ").append(proxied ? "%.1f".formatted(r.echo().cpuSeconds() / r.echo().messages() * 1e6) : "-")
                     .append(" | ").append(proxied ? ratio(r.echo().messagesPerCpuSecond(),
                             reference.map(x -> x.echo().messagesPerCpuSecond())) : "-")
+                    .append(" | ").append(proxied ? ratio(r.echo().messagesPerCpuSecond(),
+                            nginx.map(x -> x.echo().messagesPerCpuSecond())) : "-")
                     .append(" | ").append(Math.round(r.http().requestsPerSecond()))
                     .append(" | ").append("%.2f ms".formatted(r.http().p99Millis()))
                     .append(" | ").append(proxied ? "%.1f".formatted(r.http().cpuSeconds() / r.http().requests() * 1e6) : "-")
@@ -71,15 +89,20 @@ final class Report {
         }
         md.append("\n").append(when).append(", ").append(Runtime.getRuntime().availableProcessors())
                 .append(" cores, Linux ").append(System.getProperty("os.version")).append(". ").append(setup).append(".\n");
-        md.append("Memory: growth of the proxy's proportional set size (all its processes) per idle tunnel, read after a"
-                + " full GC for the JVM (heap and direct: the JVM's own meters). Kernel: growth of the machine's TCP buffer"
-                + " pages and slab per tunnel, minus the same with no proxy (so: the proxy's two sockets). CPU: the proxy's"
-                + " user + system time over the measured window. Errors: ")
+        md.append("Memory: the proxy's proportional set size (all its processes), read after a full GC for the JVM (heap"
+                + " and direct: the JVM's own meters); per tunnel = growth over all the tunnels / their number; marginal ="
+                + " growth over the second half / its number (without one-off first-touch costs). Kernel: growth of the"
+                + " machine's TCP buffer pages and slab per tunnel, minus the same with no proxy (so: the proxy's two"
+                + " sockets). CPU: the proxy's user + system time over the measured window. Errors: ")
                 .append(errors()).append(".\n");
         for (Row r : rows) {
             md.append("- ").append(r.proxy()).append(": ").append(r.version()).append('\n');
         }
         return md.toString();
+    }
+
+    private List<Row> proxied() {
+        return rows.stream().filter(r -> !r.proxy().equals(BASELINE)).toList();
     }
 
     private String errors() {
@@ -102,13 +125,17 @@ final class Report {
         return r.idle().perTunnel(r.idle().pssBytes());
     }
 
-    private static String memory(Row r) {
-        String pss = kb(memoryPerTunnel(r));
-        if (r.idle().heapBytes() == null) {
-            return pss;
+    private static String jvm(Row r) {
+        Row.Idle idle = r.idle();
+        if (idle.heapBytes() == null) {
+            return "-";
         }
-        return pss + " (heap " + kb(r.idle().perTunnel(r.idle().heapBytes())) + ", direct "
-                + kb(r.idle().perTunnel(r.idle().directBytes() == null ? 0 : r.idle().directBytes())) + ")";
+        return kb(idle.perTunnel(idle.heapBytes())) + " / "
+                + kb(idle.perTunnel(idle.directBytes() == null ? 0 : idle.directBytes()));
+    }
+
+    private static String mb(long bytes) {
+        return "%.0f MB".formatted(bytes / 1e6);
     }
 
     /** The proxy's share of kernel memory per tunnel: its row minus the no-proxy row. */
@@ -119,14 +146,6 @@ final class Report {
 
     private static double kernelPerTunnel(Row r) {
         return r.idle().perTunnel(r.idle().kernelTcpBytes() + r.idle().kernelSlabBytes());
-    }
-
-    private String kernel(Row r) {
-        return kb(kernelShare(r));
-    }
-
-    private static String kernelRaw(Row r) {
-        return kb(kernelPerTunnel(r));
     }
 
     private static String kb(double bytes) {
@@ -150,6 +169,7 @@ final class Report {
             row.put("version", r.version());
             row.put("idle", r.idle());
             row.put("memoryPerTunnelBytes", Math.round(memoryPerTunnel(r)));
+            row.put("marginalMemoryPerTunnelBytes", Math.round(r.idle().marginalPerTunnel()));
             row.put("kernelSharePerTunnelBytes", Math.round(kernelShare(r)));
             row.put("echo", r.echo());
             row.put("echoMessagesPerSecond", Math.round(r.echo().messagesPerSecond()));
@@ -163,7 +183,7 @@ final class Report {
     }
 
     private void chart(Path png) throws IOException {
-        List<Row> proxied = rows.stream().filter(r -> !r.proxy().equals(BASELINE)).toList();
+        List<Row> proxied = proxied();
         List<String> names = proxied.stream().map(Row::proxy).toList();
         CategoryChart memory = new CategoryChartBuilder().width(600).height(420)
                 .title("Memory per idle WebSocket tunnel (KB, lower is better)").build();

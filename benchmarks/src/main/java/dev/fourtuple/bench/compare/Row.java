@@ -14,22 +14,31 @@ import org.jspecify.annotations.Nullable;
 record Row(String proxy, String version, Idle idle, Echo echo, Http http) {
 
     /**
-     * Idle WebSocket tunnels held through the proxy.
+     * Idle WebSocket tunnels held through the proxy, opened in two halves.
      *
      * @param tunnels            tunnels that opened
      * @param failed             tunnels that did not
      * @param connectsPerSecond  tunnels opened per second (256 handshakes in flight)
-     * @param pssBytes           growth of the proxy's proportional set size (after a GC for a JVM)
+     * @param pssBeforeBytes     the proxy's proportional set size before any tunnel (after the warm-up)
+     * @param pssBytes           its growth over all the tunnels (after a GC for a JVM)
+     * @param secondHalf         tunnels in the second half
+     * @param pssSecondHalfBytes its growth over the second half only: the marginal cost, without first-touch
+     *                           costs such as heap regions or pool chunks a first connection brings in
      * @param heapBytes          growth of the JVM heap in use after a GC (null: not a JVM)
      * @param directBytes        growth of Netty's direct memory in use (null: not a JVM)
      * @param kernelTcpBytes     growth of the machine's TCP buffer memory (all four sockets of a tunnel)
      * @param kernelSlabBytes    growth of the machine's kernel slab (all sockets of a tunnel, files, epoll)
      */
-    record Idle(int tunnels, int failed, long connectsPerSecond, long pssBytes, @Nullable Long heapBytes,
-            @Nullable Long directBytes, long kernelTcpBytes, long kernelSlabBytes) {
+    record Idle(int tunnels, int failed, long connectsPerSecond, long pssBeforeBytes, long pssBytes, int secondHalf,
+            long pssSecondHalfBytes, @Nullable Long heapBytes, @Nullable Long directBytes, long kernelTcpBytes,
+            long kernelSlabBytes) {
 
         double perTunnel(long bytes) {
             return tunnels == 0 ? 0 : (double) bytes / tunnels;
+        }
+
+        double marginalPerTunnel() {
+            return secondHalf == 0 ? 0 : (double) pssSecondHalfBytes / secondHalf;
         }
     }
 
