@@ -55,9 +55,21 @@ public final class ProcessTree {
         return total;
     }
 
-    /** CPU seconds (user + system, all threads) the whole tree has used so far. */
-    public static double cpuSeconds(long root) {
-        long ticks = 0;
+    /** CPU seconds, in user space and in the kernel. */
+    public record CpuTime(double user, double system) {
+        public double total() {
+            return user + system;
+        }
+
+        public CpuTime minus(CpuTime before) {
+            return new CpuTime(user - before.user, system - before.system);
+        }
+    }
+
+    /** CPU time (all threads) the whole tree has used so far. */
+    public static CpuTime cpu(long root) {
+        long user = 0;
+        long system = 0;
         for (long pid : pids(root)) {
             String stat = read(Path.of("/proc", String.valueOf(pid), "stat"));
             int end = stat.lastIndexOf(')');
@@ -66,9 +78,10 @@ public final class ProcessTree {
             }
             // Fields after "(comm)": state is field 3, utime 14, stime 15.
             String[] fields = stat.substring(end + 2).split(" ");
-            ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            user += Long.parseLong(fields[11]);
+            system += Long.parseLong(fields[12]);
         }
-        return ticks / TICKS_PER_SECOND;
+        return new CpuTime(user / TICKS_PER_SECOND, system / TICKS_PER_SECOND);
     }
 
     /**

@@ -159,26 +159,28 @@ public final class Comparison {
         WebSocketLoad.EchoRun run = load.echo(opened.channels(), MESSAGE_BYTES);
         Thread.sleep(3000);
         run.window();
-        double cpuBefore = cpu(running);
+        ProcessTree.CpuTime cpuBefore = cpu(running);
         long start = System.nanoTime();
         Thread.sleep(options.echoSeconds * 1000L);
         Histogram window = run.window();
-        double cpu = cpu(running) - cpuBefore;
+        ProcessTree.CpuTime cpu = cpu(running).minus(cpuBefore);
         double seconds = (System.nanoTime() - start) / 1e9;
         run.stop(Duration.ofSeconds(10));
         opened.closeAll();
         Thread.sleep(1000);
         return new Row.Echo(opened.channels().size(), seconds, window.getTotalCount(),
                 window.getValueAtPercentile(50) / 1e3, window.getValueAtPercentile(99) / 1e3,
-                window.getValueAtPercentile(99.9) / 1e3, cpu, run.errors() + opened.errors().size());
+                window.getValueAtPercentile(99.9) / 1e3, cpu.total(), cpu.system(),
+                run.errors() + opened.errors().size());
     }
 
     private Row.Http http(Proxy.Running running) throws Exception {
         Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(3));
-        double cpuBefore = cpu(running);
+        ProcessTree.CpuTime cpuBefore = cpu(running);
         Wrk wrk = Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(options.httpSeconds));
-        double cpu = cpu(running) - cpuBefore;
-        return new Row.Http(wrk.requestsPerSecond(), wrk.p99Millis(), wrk.requests(), cpu, wrk.errors());
+        ProcessTree.CpuTime cpu = cpu(running).minus(cpuBefore);
+        return new Row.Http(wrk.requestsPerSecond(), wrk.p99Millis(), wrk.requests(), cpu.total(), cpu.system(),
+                wrk.errors());
     }
 
     private static String httpUrl(Proxy.Running running) {
@@ -189,8 +191,8 @@ public final class Comparison {
         return running.pid() < 0 ? 0 : ProcessTree.pssBytes(running.pid());
     }
 
-    private static double cpu(Proxy.Running running) {
-        return running.pid() < 0 ? 0 : ProcessTree.cpuSeconds(running.pid());
+    private static ProcessTree.CpuTime cpu(Proxy.Running running) {
+        return running.pid() < 0 ? new ProcessTree.CpuTime(0, 0) : ProcessTree.cpu(running.pid());
     }
 
     private static @Nullable Long delta(Map<String, Long> before, Map<String, Long> after, String key) {

@@ -42,6 +42,8 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
                 drain-timeout = 1s
                 admin.listen = "127.0.0.1:%d"
                 logging.level = warn
+                # nginx's "keepalive 64" per worker, per event loop here: equal pools, no reconnect churn
+                upstream.keepalive-max-idle = 64
                 clusters { bench { backends = ["%s:%d"] } }
                 routes = [ { cluster = bench } ]
                 %s

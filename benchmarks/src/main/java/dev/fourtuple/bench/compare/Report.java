@@ -63,8 +63,8 @@ final class Report {
                     .append(" |\n");
         }
         md.append("\nThroughput and latency (no proxy: clients straight to the backend, for scale):\n\n");
-        md.append("| proxy | echo msgs/s | echo p50 / p99 / p99.9 | p99 vs HAProxy | CPU-s per 1M msgs"
-                + " | msgs per CPU-s vs HAProxy | vs nginx | HTTP req/s | HTTP p99 | CPU-s per 1M req"
+        md.append("| proxy | echo msgs/s | echo p50 / p99 / p99.9 | p99 vs HAProxy | CPU-s per 1M msgs (kernel)"
+                + " | msgs per CPU-s vs HAProxy | vs nginx | HTTP req/s | HTTP p99 | CPU-s per 1M req (kernel)"
                 + " | req per CPU-s vs HAProxy |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         Optional<Row> nginx = row("nginx");
@@ -75,14 +75,14 @@ final class Report {
                     .append(" | ").append("%.1f / %.1f / %.1f ms".formatted(r.echo().p50Micros() / 1e3,
                             r.echo().p99Micros() / 1e3, r.echo().p999Micros() / 1e3))
                     .append(" | ").append(proxied ? ratio(r.echo().p99Micros(), reference.map(x -> x.echo().p99Micros())) : "-")
-                    .append(" | ").append(proxied ? "%.1f".formatted(r.echo().cpuSeconds() / r.echo().messages() * 1e6) : "-")
+                    .append(" | ").append(proxied ? perMillion(r.echo().cpuSeconds(), r.echo().systemCpuSeconds(), r.echo().messages()) : "-")
                     .append(" | ").append(proxied ? ratio(r.echo().messagesPerCpuSecond(),
                             reference.map(x -> x.echo().messagesPerCpuSecond())) : "-")
                     .append(" | ").append(proxied ? ratio(r.echo().messagesPerCpuSecond(),
                             nginx.map(x -> x.echo().messagesPerCpuSecond())) : "-")
                     .append(" | ").append(Math.round(r.http().requestsPerSecond()))
                     .append(" | ").append("%.2f ms".formatted(r.http().p99Millis()))
-                    .append(" | ").append(proxied ? "%.1f".formatted(r.http().cpuSeconds() / r.http().requests() * 1e6) : "-")
+                    .append(" | ").append(proxied ? perMillion(r.http().cpuSeconds(), r.http().systemCpuSeconds(), r.http().requests()) : "-")
                     .append(" | ").append(proxied ? ratio(r.http().requestsPerCpuSecond(),
                             reference.map(x -> x.http().requestsPerCpuSecond())) : "-")
                     .append(" |\n");
@@ -99,6 +99,11 @@ final class Report {
             md.append("- ").append(r.proxy()).append(": ").append(r.version()).append('\n');
         }
         return md.toString();
+    }
+
+    /** CPU-seconds per million operations, with the kernel's part: "24.2 (17.1)". */
+    private static String perMillion(double cpuSeconds, double systemSeconds, long operations) {
+        return "%.1f (%.1f)".formatted(cpuSeconds / operations * 1e6, systemSeconds / operations * 1e6);
     }
 
     private List<Row> proxied() {

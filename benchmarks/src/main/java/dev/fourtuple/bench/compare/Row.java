@@ -52,10 +52,11 @@ record Row(String proxy, String version, Idle idle, Echo echo, Http http) {
      * @param p99Micros    "
      * @param p999Micros   "
      * @param cpuSeconds   proxy CPU (user + system, all its processes and threads) in the window
+     * @param systemCpuSeconds the part of it spent in the kernel
      * @param errors       wrong echoes and connections lost
      */
     record Echo(int connections, double seconds, long messages, double p50Micros, double p99Micros,
-            double p999Micros, double cpuSeconds, long errors) {
+            double p999Micros, double cpuSeconds, double systemCpuSeconds, long errors) {
 
         double messagesPerSecond() {
             return messages / seconds;
@@ -73,9 +74,11 @@ record Row(String proxy, String version, Idle idle, Echo echo, Http http) {
      * @param p99Millis         wrk's 99th percentile
      * @param requests          requests completed
      * @param cpuSeconds        proxy CPU in the measured run
+     * @param systemCpuSeconds  the part of it spent in the kernel
      * @param errors            wrk's socket errors and non-2xx/3xx responses
      */
-    record Http(double requestsPerSecond, double p99Millis, long requests, double cpuSeconds, long errors) {
+    record Http(double requestsPerSecond, double p99Millis, long requests, double cpuSeconds,
+            double systemCpuSeconds, long errors) {
 
         double requestsPerCpuSecond() {
             return cpuSeconds == 0 ? 0 : requests / cpuSeconds;
