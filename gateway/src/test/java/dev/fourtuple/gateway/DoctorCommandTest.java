@@ -88,7 +88,7 @@ class DoctorCommandTest {
         assertThat(json.get("binding").asText()).isEqualTo(PORTS);
         assertThat(json.get("connections").asLong()).as("4 sources x 2 backends x 100 ports").isEqualTo(800);
         assertThat(json.get("belowMaxConnections").asBoolean()).isFalse();
-        assertThat(json.get("memoryPerConnectionSource").asText()).isEqualTo("benchmarks/results/2026-11-24-idle.md");
+        assertThat(json.get("memoryPerConnectionSource").asText()).isEqualTo("benchmarks/results/compare-2026-12-01.md");
         assertThat(json.get("resources").isArray()).isTrue();
         List<String> binding = new ArrayList<>();
         json.get("resources").forEach(row -> {
@@ -113,7 +113,7 @@ class DoctorCommandTest {
         assertThat(result.exit()).as(result.toString()).isZero();
         JsonNode json = new ObjectMapper().readTree(result.out());
         assertThat(json.get("binding").asText()).isEqualTo("memory");
-        assertThat(json.get("connections").asLong()).as("(512 MiB - 256 MiB) / 17,900 bytes").isEqualTo(14_996);
+        assertThat(json.get("connections").asLong()).as("(512 MiB - 256 MiB) / 11,300 bytes").isEqualTo(23_755);
     }
 
     @Test

@@ -19,16 +19,16 @@ import java.util.Set;
  * first. For each resource: the limit, the connections it allows, what happens when it is hit, and the setting
  * that raises it. The smallest count binds.
  *
- * <p>Memory per connection comes from a measurement, not a guess: {@code benchmarks/results/2026-11-24-idle.md}
- * (IdleScenario, 8,000 idle WebSocket tunnels): 7.9 KB of gateway RSS and about 10 KB of kernel slab per
- * proxied connection. Connections that move data need more (socket buffers): the figure is a ceiling for
+ * <p>Memory per connection comes from a measurement, not a guess: {@code benchmarks/results/compare-2026-12-01.md}
+ * ({@code benchmarks/run.sh}, 8,000 idle WebSocket tunnels, Java 17 with {@code config/jvm.options}): 3.3 KB of
+ * gateway memory (proportional set size after a GC) and 8.0 KB of kernel slab per proxied connection. Connections that move data need more (socket buffers): the figure is a ceiling for
  * idle connections, which is what a connection gateway mostly holds.
  */
 public final class Doctor {
-    /** Gateway RSS per idle proxied connection (IdleScenario, 2026-11-24). */
-    public static final long GATEWAY_BYTES_PER_CONNECTION = 7_900;
-    /** Kernel slab per idle proxied connection, its two sockets (IdleScenario, 2026-11-24). */
-    public static final long KERNEL_BYTES_PER_CONNECTION = 10_000;
+    /** Gateway memory per idle proxied connection (benchmarks/run.sh, 2026-12-01). */
+    public static final long GATEWAY_BYTES_PER_CONNECTION = 3_300;
+    /** Kernel slab per idle proxied connection, its two sockets (benchmarks/run.sh, 2026-12-01). */
+    public static final long KERNEL_BYTES_PER_CONNECTION = 8_000;
     /** Fds the process holds besides connections (jars, epoll, logs): measured about 50-60 at start. */
     static final long BASELINE_FDS = 64;
     /** Memory the process needs besides connections: JVM, code, pools. */
@@ -202,7 +202,7 @@ public final class Doctor {
         json.put("binding", report.binding().resource());
         json.put("connections", report.binding().connections());
         json.put("belowMaxConnections", report.belowMaxConnections());
-        json.put("memoryPerConnectionSource", "benchmarks/results/2026-11-24-idle.md");
+        json.put("memoryPerConnectionSource", "benchmarks/results/compare-2026-12-01.md");
         return json;
     }
 

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
 class DoctorTest {
     private static final long GIB = 1L << 30;
     private static final long MIB = 1L << 20;
-    /** (1 GiB - 256 MiB baseline) / (7,900 + 10,000 bytes per idle connection). */
-    private static final long ONE_GIB_CONNECTIONS = (GIB - 256 * MIB) / 17_900;
+    /** (512 MiB - 256 MiB baseline) / (3,300 + 8,000 bytes per idle connection). */
+    private static final long HALF_GIB_CONNECTIONS = (512 * MIB - 256 * MIB) / 11_300;
     /** tcp_mem this large never binds: pressure / 32 connections at 2 x 64 KiB each. */
     private static final TcpMemory LARGE_TCP_MEM = new TcpMemory(0, 100_000_000, 200_000_000, 300_000_000);
     private static final PortRange DEFAULT_PORTS = new PortRange(32768, 60999);
@@ -199,14 +199,14 @@ class DoctorTest {
 
     @Test
     void memoryBoundHostBindsOnRam() throws ConfigProblems {
-        Doctor.Report report = Doctor.report(config(ONE_BACKEND), host(1_000_000, WIDE_PORTS, GIB, null));
+        Doctor.Report report = Doctor.report(config(ONE_BACKEND), host(1_000_000, WIDE_PORTS, 512 * MIB, null));
 
         assertThat(report.binding().resource()).isEqualTo("memory");
         assertThat(report.binding().connections())
-                .isEqualTo((GIB - 256 * MIB) / (Doctor.GATEWAY_BYTES_PER_CONNECTION + Doctor.KERNEL_BYTES_PER_CONNECTION))
-                .isEqualTo(ONE_GIB_CONNECTIONS)
-                .isEqualTo(44_989);
-        assertThat(report.binding().limit()).isEqualTo("1.0 GiB (RAM) at 17.9 KB per idle connection (measured)");
+                .isEqualTo((512 * MIB - 256 * MIB) / (Doctor.GATEWAY_BYTES_PER_CONNECTION + Doctor.KERNEL_BYTES_PER_CONNECTION))
+                .isEqualTo(HALF_GIB_CONNECTIONS)
+                .isEqualTo(23_755);
+        assertThat(report.binding().limit()).isEqualTo("512.0 MiB (RAM) at 11.3 KB per idle connection (measured)");
         assertThat(row(report, "ephemeral ports").connections()).isEqualTo(64_512);
     }
 
@@ -217,7 +217,7 @@ class DoctorTest {
         Doctor.Report report = Doctor.report(config(ONE_BACKEND), host(1_000_000, DEFAULT_PORTS, 16 * GIB, cgroup));
 
         assertThat(report.binding().resource()).isEqualTo("memory");
-        assertThat(report.binding().connections()).isEqualTo((512 * MIB - 256 * MIB) / 17_900).isEqualTo(14_996);
+        assertThat(report.binding().connections()).isEqualTo(HALF_GIB_CONNECTIONS).isEqualTo(23_755);
         assertThat(report.binding().limit()).startsWith("512.0 MiB (cgroup memory.max 512.0 MiB)");
     }
 
@@ -225,10 +225,10 @@ class DoctorTest {
     void aCgroupLimitAboveRamCountsRam() throws ConfigProblems {
         CgroupMemory cgroup = new CgroupMemory(100 * MIB, 8 * GIB);
 
-        Doctor.Report report = Doctor.report(config(ONE_BACKEND), host(1_000_000, WIDE_PORTS, GIB, cgroup));
+        Doctor.Report report = Doctor.report(config(ONE_BACKEND), host(1_000_000, WIDE_PORTS, 512 * MIB, cgroup));
 
         assertThat(report.binding().resource()).isEqualTo("memory");
-        assertThat(report.binding().connections()).isEqualTo(ONE_GIB_CONNECTIONS);
+        assertThat(report.binding().connections()).isEqualTo(HALF_GIB_CONNECTIONS);
     }
 
     @Test
@@ -372,7 +372,7 @@ class DoctorTest {
         assertThat(json).containsEntry("binding", "ephemeral ports (upstream four-tuples)")
                 .containsEntry("connections", 100L)
                 .containsEntry("belowMaxConnections", false)
-                .containsEntry("memoryPerConnectionSource", "benchmarks/results/2026-11-24-idle.md");
+                .containsEntry("memoryPerConnectionSource", "benchmarks/results/compare-2026-12-01.md");
         List<Map<String, Object>> resources = (List<Map<String, Object>>) json.get("resources");
         assertThat(resources).hasSize(report.rows().size());
         assertThat(resources).allSatisfy(r -> assertThat(r).containsOnlyKeys("resource", "limit", "connections",
