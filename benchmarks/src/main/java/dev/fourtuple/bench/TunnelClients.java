@@ -24,6 +24,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
@@ -79,14 +80,24 @@ public final class TunnelClients implements AutoCloseable {
             if (!f.isSuccess()) {
                 outcome.complete(new Outcome(Status.ERROR, 0, null, "connect: " + f.cause()));
             } else {
-                f.channel().eventLoop().schedule(() -> {
+                ScheduledFuture<?> hang = f.channel().eventLoop().schedule(() -> {
                     if (outcome.complete(new Outcome(Status.ERROR, 0, null, "handshake timed out (hang)"))) {
                         f.channel().close();
                     }
                 }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+                outcome.whenComplete((done, failure) -> hang.cancel(false));
             }
         });
         return outcome;
+    }
+
+    /**
+     * Hands an open tunnel over to the caller's own handler: takes this class's handler out of its pipeline,
+     * so frames go on to whatever the caller adds (and {@link #echo} no longer works on it).
+     */
+    public static Channel handOver(Channel tunnel) {
+        tunnel.pipeline().remove(ClientHandler.class);
+        return tunnel;
     }
 
     /** Sends a text frame on an open tunnel; completes with true when the same text comes back. */

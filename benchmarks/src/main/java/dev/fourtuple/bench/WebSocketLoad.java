@@ -1,26 +1,14 @@
 package dev.fourtuple.bench;
 
-import dev.fourtuple.gateway.transport.EventLoops;
 import dev.fourtuple.gateway.transport.TransportKind;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketClientHandshaker;
-import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -35,7 +23,7 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * A WebSocket load generator on Netty's epoll transport: opens many tunnels from several source addresses
+ * A WebSocket load generator on Netty's epoll transport: opens many tunnels ({@link TunnelClients}) from several source addresses
  * (a few hundred bytes of client state each, no thread each), then either leaves them idle or runs an echo
  * loop on them — one message in flight per connection, its round trip recorded in an HdrHistogram.
  *
@@ -43,17 +31,12 @@ import org.HdrHistogram.Recorder;
  */
 public final class WebSocketLoad implements AutoCloseable {
     private static final int OPEN_CONCURRENCY = 256;
+    private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(15);
 
-    private final EventLoops loops;
-    private final Bootstrap bootstrap;
+    private final TunnelClients clients;
 
     public WebSocketLoad(int threads) {
-        this.loops = EventLoops.start(TransportKind.EPOLL, threads, "load");
-        this.bootstrap = new Bootstrap()
-                .group(loops.group())
-                .channelFactory(TransportKind.EPOLL.socketChannelFactory(SocketProtocolFamily.INET))
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000);
+        this.clients = new TunnelClients(TransportKind.EPOLL, threads);
     }
 
     /**
@@ -65,15 +48,17 @@ public final class WebSocketLoad implements AutoCloseable {
         List<String> errors = new ArrayList<>();
         long start = System.nanoTime();
         for (int first = 0; first < count; first += OPEN_CONCURRENCY) {
-            List<CompletableFuture<Channel>> batch = new ArrayList<>();
+            List<CompletableFuture<TunnelClients.Outcome>> batch = new ArrayList<>();
             for (int i = first; i < Math.min(count, first + OPEN_CONCURRENCY); i++) {
-                batch.add(openOne(target, uri, new InetSocketAddress(sources.get(i % sources.size()), 0)));
+                batch.add(clients.open(target, uri, new InetSocketAddress(sources.get(i % sources.size()), 0),
+                        OPEN_TIMEOUT));
             }
-            for (CompletableFuture<Channel> future : batch) {
-                try {
-                    open.add(future.get(15, TimeUnit.SECONDS));
-                } catch (Exception e) {
-                    errors.add(String.valueOf(e.getCause() == null ? e : e.getCause()));
+            for (CompletableFuture<TunnelClients.Outcome> future : batch) {
+                TunnelClients.Outcome outcome = future.join();
+                if (outcome.status() == TunnelClients.Status.OPEN && outcome.channel() != null) {
+                    open.add(TunnelClients.handOver(outcome.channel()));
+                } else {
+                    errors.add(outcome.status() + " " + outcome.httpStatus() + " " + outcome.detail());
                 }
             }
         }
@@ -94,25 +79,6 @@ public final class WebSocketLoad implements AutoCloseable {
             channels.forEach(c -> closing.add(c.close()));
             closing.forEach(f -> f.awaitUninterruptibly(5, TimeUnit.SECONDS));
         }
-    }
-
-    private CompletableFuture<Channel> openOne(InetSocketAddress target, URI uri, InetSocketAddress local) {
-        CompletableFuture<Channel> done = new CompletableFuture<>();
-        WebSocketClientHandshaker handshaker = WebSocketClientHandshakerFactory.newHandshaker(
-                uri, WebSocketVersion.V13, null, false, new DefaultHttpHeaders(), 64 * 1024);
-        Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
-                        new Handshake(handshaker, done));
-            }
-        });
-        b.connect(target, local).addListener((ChannelFuture f) -> {
-            if (!f.isSuccess()) {
-                done.completeExceptionally(f.cause());
-            }
-        });
-        return done;
     }
 
     /**
@@ -137,7 +103,7 @@ public final class WebSocketLoad implements AutoCloseable {
 
     @Override
     public void close() {
-        loops.shutdown(Duration.ofSeconds(5));
+        clients.close();
     }
 
     /** The echo loop over all connections: latencies since the last window, and a clean stop. */
@@ -212,45 +178,6 @@ public final class WebSocketLoad implements AutoCloseable {
                 done = true;
                 run.stopped.countDown();
             }
-        }
-    }
-
-    /** The opening handshake; on 101 the tunnel is handed to the caller. */
-    private static final class Handshake extends SimpleChannelInboundHandler<FullHttpResponse> {
-        private final WebSocketClientHandshaker handshaker;
-        private final CompletableFuture<Channel> done;
-
-        Handshake(WebSocketClientHandshaker handshaker, CompletableFuture<Channel> done) {
-            this.handshaker = handshaker;
-            this.done = done;
-        }
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            handshaker.handshake(ctx.channel());
-        }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
-            try {
-                handshaker.finishHandshake(ctx.channel(), response);
-                ctx.pipeline().remove(this);
-                done.complete(ctx.channel());
-            } catch (RuntimeException e) {
-                done.completeExceptionally(e);
-                ctx.close();
-            }
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            done.completeExceptionally(new IllegalStateException("closed during the handshake"));
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            done.completeExceptionally(cause);
-            ctx.close();
         }
     }
 }
