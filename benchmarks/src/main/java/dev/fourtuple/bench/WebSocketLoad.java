@@ -23,9 +23,10 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * A WebSocket load generator on Netty's epoll transport: opens many tunnels ({@link TunnelClients}) from several source addresses
- * (a few hundred bytes of client state each, no thread each), then either leaves them idle or runs an echo
- * loop on them — one message in flight per connection, its round trip recorded in an HdrHistogram.
+ * A WebSocket load generator on Netty's epoll transport: opens many tunnels ({@link TunnelClients}) from
+ * several source addresses (a few hundred bytes of client state each, no thread each), then either leaves
+ * them idle or runs an echo loop on them — one message in flight per connection, its round trip recorded in
+ * an HdrHistogram.
  *
  * <p>After the handshake a connection's pipeline is just the WebSocket frame codec and the echo driver.
  */

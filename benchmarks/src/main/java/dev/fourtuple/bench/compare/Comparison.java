@@ -170,8 +170,7 @@ public final class Comparison {
         Thread.sleep(1000);
         return new Row.Echo(opened.channels().size(), seconds, window.getTotalCount(),
                 window.getValueAtPercentile(50) / 1e3, window.getValueAtPercentile(99) / 1e3,
-                window.getValueAtPercentile(99.9) / 1e3, cpu.total(), cpu.system(),
-                run.errors() + opened.errors().size());
+                window.getValueAtPercentile(99.9) / 1e3, cpu, run.errors() + opened.errors().size());
     }
 
     private Row.Http http(Proxy.Running running) throws Exception {
@@ -179,8 +178,7 @@ public final class Comparison {
         ProcessTree.CpuTime cpuBefore = cpu(running);
         Wrk wrk = Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(options.httpSeconds));
         ProcessTree.CpuTime cpu = cpu(running).minus(cpuBefore);
-        return new Row.Http(wrk.requestsPerSecond(), wrk.p99Millis(), wrk.requests(), cpu.total(), cpu.system(),
-                wrk.errors());
+        return new Row.Http(wrk.requestsPerSecond(), wrk.p99Millis(), wrk.requests(), cpu, wrk.errors());
     }
 
     private static String httpUrl(Proxy.Running running) {

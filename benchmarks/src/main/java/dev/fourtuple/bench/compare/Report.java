@@ -2,6 +2,7 @@ package dev.fourtuple.bench.compare;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.fourtuple.bench.ProcessTree;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,14 +76,14 @@ final class Report {
                     .append(" | ").append("%.1f / %.1f / %.1f ms".formatted(r.echo().p50Micros() / 1e3,
                             r.echo().p99Micros() / 1e3, r.echo().p999Micros() / 1e3))
                     .append(" | ").append(proxied ? ratio(r.echo().p99Micros(), reference.map(x -> x.echo().p99Micros())) : "-")
-                    .append(" | ").append(proxied ? perMillion(r.echo().cpuSeconds(), r.echo().systemCpuSeconds(), r.echo().messages()) : "-")
+                    .append(" | ").append(proxied ? perMillion(r.echo().cpu(), r.echo().messages()) : "-")
                     .append(" | ").append(proxied ? ratio(r.echo().messagesPerCpuSecond(),
                             reference.map(x -> x.echo().messagesPerCpuSecond())) : "-")
                     .append(" | ").append(proxied ? ratio(r.echo().messagesPerCpuSecond(),
                             nginx.map(x -> x.echo().messagesPerCpuSecond())) : "-")
                     .append(" | ").append(Math.round(r.http().requestsPerSecond()))
                     .append(" | ").append("%.2f ms".formatted(r.http().p99Millis()))
-                    .append(" | ").append(proxied ? perMillion(r.http().cpuSeconds(), r.http().systemCpuSeconds(), r.http().requests()) : "-")
+                    .append(" | ").append(proxied ? perMillion(r.http().cpu(), r.http().requests()) : "-")
                     .append(" | ").append(proxied ? ratio(r.http().requestsPerCpuSecond(),
                             reference.map(x -> x.http().requestsPerCpuSecond())) : "-")
                     .append(" |\n");
@@ -102,8 +103,8 @@ final class Report {
     }
 
     /** CPU-seconds per million operations, with the kernel's part: "24.2 (17.1)". */
-    private static String perMillion(double cpuSeconds, double systemSeconds, long operations) {
-        return "%.1f (%.1f)".formatted(cpuSeconds / operations * 1e6, systemSeconds / operations * 1e6);
+    private static String perMillion(ProcessTree.CpuTime cpu, long operations) {
+        return "%.1f (%.1f)".formatted(cpu.total() / operations * 1e6, cpu.system() / operations * 1e6);
     }
 
     private List<Row> proxied() {

@@ -1,5 +1,6 @@
 package dev.fourtuple.bench.compare;
 
+import dev.fourtuple.bench.ProcessTree;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -51,19 +52,18 @@ record Row(String proxy, String version, Idle idle, Echo echo, Http http) {
      * @param p50Micros    round-trip latency percentiles
      * @param p99Micros    "
      * @param p999Micros   "
-     * @param cpuSeconds   proxy CPU (user + system, all its processes and threads) in the window
-     * @param systemCpuSeconds the part of it spent in the kernel
+     * @param cpu          proxy CPU (user and system, all its processes and threads) in the window
      * @param errors       wrong echoes and connections lost
      */
     record Echo(int connections, double seconds, long messages, double p50Micros, double p99Micros,
-            double p999Micros, double cpuSeconds, double systemCpuSeconds, long errors) {
+            double p999Micros, ProcessTree.CpuTime cpu, long errors) {
 
         double messagesPerSecond() {
             return messages / seconds;
         }
 
         double messagesPerCpuSecond() {
-            return cpuSeconds == 0 ? 0 : messages / cpuSeconds;
+            return cpu.total() == 0 ? 0 : messages / cpu.total();
         }
     }
 
@@ -73,15 +73,13 @@ record Row(String proxy, String version, Idle idle, Echo echo, Http http) {
      * @param requestsPerSecond wrk's figure
      * @param p99Millis         wrk's 99th percentile
      * @param requests          requests completed
-     * @param cpuSeconds        proxy CPU in the measured run
-     * @param systemCpuSeconds  the part of it spent in the kernel
+     * @param cpu               proxy CPU in the measured run
      * @param errors            wrk's socket errors and non-2xx/3xx responses
      */
-    record Http(double requestsPerSecond, double p99Millis, long requests, double cpuSeconds,
-            double systemCpuSeconds, long errors) {
+    record Http(double requestsPerSecond, double p99Millis, long requests, ProcessTree.CpuTime cpu, long errors) {
 
         double requestsPerCpuSecond() {
-            return cpuSeconds == 0 ? 0 : requests / cpuSeconds;
+            return cpu.total() == 0 ? 0 : requests / cpu.total();
         }
     }
 }

@@ -19,10 +19,11 @@ import java.util.Set;
  * first. For each resource: the limit, the connections it allows, what happens when it is hit, and the setting
  * that raises it. The smallest count binds.
  *
- * <p>Memory per connection comes from a measurement, not a guess: {@code benchmarks/results/compare-2026-12-01.md}
- * ({@code benchmarks/run.sh}, 8,000 idle WebSocket tunnels, Java 17 with {@code config/jvm.options}): 3.3 KB of
- * gateway memory (proportional set size after a GC) and 8.0 KB of kernel slab per proxied connection. Connections that move data need more (socket buffers): the figure is a ceiling for
- * idle connections, which is what a connection gateway mostly holds.
+ * <p>Memory per connection comes from a measurement, not a guess:
+ * {@code benchmarks/results/compare-2026-12-01.md} ({@code benchmarks/run.sh}, 8,000 idle WebSocket tunnels,
+ * Java 17 with {@code config/jvm.options}): 3.3 KB of gateway memory (proportional set size after a GC) and
+ * 8.0 KB of kernel slab per proxied connection. Connections that move data need more (socket buffers): the
+ * figure is a ceiling for idle connections, which is what a connection gateway mostly holds.
  */
 public final class Doctor {
     /** Gateway memory per idle proxied connection (benchmarks/run.sh, 2026-12-01). */
