@@ -20,8 +20,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The command line: {@code run} (default), {@code demo}, {@code check}, {@code echo-backend}.
@@ -135,21 +135,23 @@ public final class Main {
             return INVALID;
         }
         // Signals first: a SIGTERM that comes while starting must not kill the JVM the default way (exit 143).
-        AtomicReference<Service> running = new AtomicReference<>();
+        // The handler waits for the start to end: the listener is bound (and may accept) before start returns,
+        // so a signal in that window drains what was started rather than exiting past it.
+        CompletableFuture<Service> started = new CompletableFuture<>();
         Signals.onTerminate(() -> {
-            Service service = running.get();
+            Service service = started.join();
             if (service != null) {
                 service.drainAndStop();
-            } // still starting: nothing to drain yet, just exit 0
+            } // the start failed: nothing to drain
         });
         Signals.onReload(() -> {
-            Service service = running.get();
+            Service service = started.getNow(null);
             if (service != null) {
                 service.reload();
             }
         });
         try {
-            running.set(Service.start(config, file));
+            started.complete(Service.start(config, file));
         } catch (IllegalStateException e) {
             for (String line : e.getMessage().split("\n")) {
                 err.println(file + ": " + line);
@@ -157,6 +159,8 @@ public final class Main {
             return INVALID;
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
             return startFailed(config, e, err);
+        } finally {
+            started.complete(null); // no-op once started; after a failure, a waiting signal handler goes on
         }
         new CountDownLatch(1).await(); // serve until a signal exits the process
         return OK;

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code run} as a real process: a taken port, and SIGTERM during a request. */
+/** {@code run} as a real process: a taken port, SIGTERM during a request, and SIGTERM while starting. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RunCommandTest {
 
@@ -60,6 +60,23 @@ class RunCommandTest {
             assertThat(response.body()).isEqualTo("polled after 1500 ms\n");
             assertThat(exit).isZero();
             assertThat(gateway.logText()).contains("SIGTERM: draining").contains("stopped");
+        }
+    }
+
+    @Test
+    void sigtermWhileStartingDrainsWhatWasStartedThenExits0() throws Exception {
+        try (GatewayProcess gateway = GatewayProcess.start(dir, "listen = \"127.0.0.1:0\"\nadmin.listen = off\n"
+                + "clusters { c { backends = [\"127.0.0.1:9\"] } }\nroutes = [ { cluster = c } ]\n", 0)) {
+            // The transport line comes from inside the start, after the signal handlers are in place and before
+            // the listener is bound: a signal now lands while the gateway is half started.
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(2))
+                    .until(() -> gateway.logText().contains("transport ") || !gateway.process().isAlive());
+
+            int exit = gateway.terminate(Duration.ofSeconds(20)); // SIGTERM
+
+            assertThat(exit).isZero();
+            assertThat(gateway.logText()).contains("SIGTERM: draining").contains("draining: listener closed")
+                    .contains("stopped");
         }
     }
 }
