@@ -138,11 +138,13 @@ public final class ConfigLoader {
                     root.duration("long-poll-timeout", MS, Duration.ofDays(7), true),
                     root.duration("tunnel-idle-timeout", Duration.ofSeconds(1), Duration.ofDays(7), true),
                     root.duration("connect-timeout", MS, Duration.ofMinutes(5), false),
-                    root.duration("drain-timeout", Duration.ZERO, Duration.ofHours(1), false));
+                    root.duration("drain-timeout", Duration.ZERO, Duration.ofHours(1), false),
+                    root.duration("body-timeout", Duration.ofSeconds(1), Duration.ofHours(24), true));
             Limits limits = new Limits(
                     (int) root.bytes("max-initial-line-length", 256, 1 << 20, false),
                     (int) root.bytes("max-header-size", 1024, 1 << 20, false),
-                    root.bytes("max-request-body-size", 0, 1L << 40, true));
+                    root.bytes("max-request-body-size", 0, 1L << 40, true),
+                    bodyMinRate(root));
             ConfigSection upstreamSection = root.section("upstream");
             ConfigSection downstreamSection = root.section("downstream");
             SocketSettings downstream = socket(downstreamSection);
@@ -165,6 +167,12 @@ public final class ConfigLoader {
             root.rejectUnknownKeys();
             return new GatewayConfig(source, listen, backlog, transport, eventLoops, timeouts, limits, downstream,
                     upstream, admission, ops, clusters, routes);
+        }
+
+        /** body-min-rate: off (0), or a size per second written as a size ("1KiB"). */
+        private long bodyMinRate(ConfigSection root) {
+            long rate = root.bytes("body-min-rate", 1, 1L << 30, true);
+            return rate == Long.MAX_VALUE ? 0 : rate;
         }
 
         private SocketSettings socket(ConfigSection section) {

@@ -4,6 +4,7 @@ import java.time.Duration;
 
 /**
  * Every timeout of the gateway. {@link Duration#ZERO} means "off" wherever the key allows off.
+ * {@code body} is body-timeout: the time a request body has, stretched by {@link Limits#bodyMinRate()}.
  *
  * @see #isOff(Duration)
  */
@@ -14,7 +15,8 @@ public record Timeouts(
         Duration longPoll,
         Duration tunnelIdle,
         Duration connect,
-        Duration drain) {
+        Duration drain,
+        Duration body) {
 
     /** True when a timeout value means "never". */
     public static boolean isOff(Duration timeout) {

@@ -35,8 +35,13 @@ import org.jspecify.annotations.Nullable;
  * writable (else when it turns writable). Nothing is aggregated.
  *
  * <p>Timers (all on the connection's one wheel entry, owned by {@link HttpProxyHandler}): while the request
- * body uploads and while the response body streams, an inactivity timeout; between the end of the request and
- * the response head, the request timeout.
+ * body uploads and while the response body streams, an inactivity timeout; while the request body uploads,
+ * also body-timeout stretched by body-min-rate (a body that trickles ends with 408); between the end of the
+ * request and the response head, the request timeout.
+ *
+ * <p>Retries (RFC 9110 §9.2.2): a request moves to another backend when its connect failed (nothing was
+ * sent); once written it is re-sent only when its method is idempotent, it has no body, no byte of a response
+ * arrived, and the connection was a pooled one the backend closed just then. POST and PATCH never are.
  *
  * <p>A body received from the client is never silently dropped: it is forwarded in full, or the client gets
  * an error status, or (once a response has started) the connection is closed so the client sees a failure.
@@ -44,6 +49,10 @@ import org.jspecify.annotations.Nullable;
 final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     /** First try plus at most two other backends of the cluster when a connect fails (not for lack of ports). */
     private static final int MAX_CONNECT_ATTEMPTS = 3;
+    /** The most time a body's bytes can earn it under body-min-rate: a year, far past any real upload. */
+    private static final double MAX_BODY_CREDIT_NANOS = 365 * 86_400e9;
+    /** 1xx responses relayed per request at most; a backend sending more is broken or hostile (502). */
+    private static final int MAX_INTERIM = 16;
 
     private enum Phase { AWAITING_HEAD, INTERIM, SWITCHING, STREAMING, DONE }
 
@@ -54,11 +63,15 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private final HttpRequest request;
     private final HttpVersion clientVersion;
     private final boolean clientKeepAlive;
+    private final @Nullable String webSocketKey;
     private final boolean upgrade;
     private final boolean bodyless;
+    private final boolean replayable;
     private final long maxBody;
     private final long requestTimeoutNanos;
     private final long inactivityNanos;
+    private final long bodyTimeoutNanos;
+    private final long bodyMinRate;
 
     private Phase phase = Phase.AWAITING_HEAD;
     private Set<Backend> tried = Set.of();
@@ -68,15 +81,20 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private boolean requestComplete;
     private boolean closeAfterResponse;
     private boolean replayed;
+    private boolean reuseForbidden;
+    private int interim;
     private int connectFailures;
     private HttpResponseStatus lastConnectStatus = HttpResponseStatus.BAD_GATEWAY;
     private @Nullable String exhausted;
     private long bodyBytes;
     private long lastActivity;
+    /** When the body clock (re)started, 0 while it does not run; and the body bytes counted before that. */
+    private long bodyClockStart;
+    private long bodyBytesBefore;
 
     Exchange(HttpProxyHandler owner, ChannelHandlerContext down, Frontend frontend, FrontendSettings settings,
             Router.Match match, HttpRequest request, HttpVersion clientVersion, boolean clientKeepAlive,
-            boolean upgrade) {
+            @Nullable String webSocketKey) {
         this.owner = owner;
         this.down = down;
         this.frontend = frontend;
@@ -84,14 +102,22 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         this.request = request;
         this.clientVersion = clientVersion;
         this.clientKeepAlive = clientKeepAlive;
-        this.upgrade = upgrade;
+        this.webSocketKey = webSocketKey;
+        this.upgrade = webSocketKey != null;
         this.bodyless = HttpUtil.getContentLength(request, 0L) == 0L && !HttpUtil.isTransferEncodingChunked(request);
+        // RFC 9110 §9.2.2: idempotent methods; with no body, the request can be sent again as it was
+        this.replayable = bodyless && IDEMPOTENT.contains(request.method());
         this.maxBody = settings.limits().maxRequestBodySize();
+        this.bodyMinRate = settings.limits().bodyMinRate();
         Timeouts timeouts = settings.timeouts();
         this.requestTimeoutNanos = match.route().effectiveRequestTimeout(timeouts).toNanos();
         Duration inactivity = match.route().longPoll() ? timeouts.tunnelIdle() : timeouts.idle();
         this.inactivityNanos = inactivity.toNanos();
+        this.bodyTimeoutNanos = timeouts.body().toNanos();
     }
+
+    private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
+            HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
 
     void start() {
         lastActivity = owner.now();
@@ -132,6 +158,11 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             connection.write(LastHttpContent.EMPTY_LAST_CONTENT);
         }
         connection.flush();
+        if (!requestComplete && !bodyless && bodyTimeoutNanos > 0 && bodyClockStart == 0) {
+            bodyClockStart = owner.now(); // the body can flow from now on
+            bodyBytesBefore = bodyBytes;
+            armInactivity();
+        }
         connection.read();
         owner.readIfWanted();
     }
@@ -200,9 +231,21 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
 
     private void onResponseHead(HttpResponse response) {
         int code = response.status().code();
+        String framing = ProxyHeaders.badFraming(response);
+        if (framing != null) {
+            ReferenceCountUtil.release(response);
+            backendFailed(Problem.BAD_RESPONSE, backend + ": " + framing);
+            return;
+        }
         if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
-            if (!upgrade || phase != Phase.AWAITING_HEAD) {
-                backendFailed(Problem.BAD_RESPONSE, "101 to a request that did not ask to upgrade");
+            String key = webSocketKey;
+            String wrong = key == null || phase != Phase.AWAITING_HEAD ? "101 to a request that did not ask to upgrade"
+                    : WebSocketHandshake.checkSwitch(response, key);
+            if (wrong != null) {
+                // RFC 6455 §4.1: the client would fail this handshake; the gateway refuses it for the client,
+                // before any byte of it is relayed, so nothing past it is taken for WebSocket frames.
+                ReferenceCountUtil.release(response);
+                backendFailed(Problem.BAD_RESPONSE, backend + ": " + wrong);
                 return;
             }
             phase = Phase.SWITCHING;
@@ -211,13 +254,23 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             return;
         }
         if (code < 200) {
+            if (++interim > MAX_INTERIM) {
+                ReferenceCountUtil.release(response);
+                backendFailed(Problem.BAD_RESPONSE, backend + ": more than " + MAX_INTERIM + " 1xx responses");
+                return;
+            }
             phase = Phase.INTERIM; // 100 Continue, 103 Early Hints: passed on, the final response follows
-            if (!clientVersion.equals(HttpVersion.HTTP_1_0)) {
+            if (!clientVersion.equals(HttpVersion.HTTP_1_0)) { // RFC 9110 §15.2: no 1xx to an HTTP/1.0 client
+                ProxyHeaders.removeHopByHop(response.headers());
                 down.write(response, down.voidPromise());
+            } else {
+                ReferenceCountUtil.release(response);
             }
             return;
         }
         phase = Phase.STREAMING;
+        stopBodyClockIfDone();
+        reuseForbidden = ProxyHeaders.namesFraming(response.headers());
         boolean bodylessResponse = request.method().equals(HttpMethod.HEAD) || code == 204 || code == 304;
         boolean keepAlive = clientKeepAlive && requestComplete && !frontend.draining().getAsBoolean();
         closeAfterResponse = ProxyHeaders.prepareResponse(response, clientVersion, keepAlive, bodylessResponse);
@@ -279,10 +332,11 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         UpstreamConnectionHandler connection = upstream;
         upstream = null;
         Backend target = backend;
-        if (phase == Phase.AWAITING_HEAD && connection != null && connection.wasReused() && bodyless
-                && !replayed && target != null) {
-            // A pooled connection the backend closed just as we reused it. Nothing of the request can have
-            // been processed, and it has no body to lose: replay it once on a fresh connection.
+        if (phase == Phase.AWAITING_HEAD && interim == 0 && connection != null && connection.wasReused()
+                && !connection.responseStarted() && replayable && !replayed && target != null) {
+            // RFC 9110 §9.2.2 / RFC 9112 §9.3.1: a pooled connection the backend closed just as it was reused,
+            // before any byte of a response. The request is idempotent and has no body to lose: sent once more,
+            // on a fresh connection. Any other request gets the 502 below.
             replayed = true;
             frontend.connector().connect(down.channel().eventLoop(), target, this);
             return;
@@ -328,6 +382,10 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         }
         boolean last = content instanceof LastHttpContent;
         UpstreamConnectionHandler connection = upstream;
+        if (last) {
+            requestComplete = true;
+            stopBodyClockIfDone();
+        }
         if (connection != null) {
             connection.write(content);
         } else {
@@ -338,11 +396,10 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             }
             queued.addLast(content);
         }
-        if (last) {
-            requestComplete = true;
-            if (phase == Phase.AWAITING_HEAD) {
-                armRequestTimeout();
-            }
+        if (last && phase == Phase.AWAITING_HEAD) {
+            armRequestTimeout();
+        } else if (bodyClockStart != 0) {
+            armInactivity(); // the body's deadline moved with the bytes it brought
         }
     }
 
@@ -400,6 +457,23 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
                     backend + " " + request.method() + " " + request.uri());
             return;
         }
+        if (bodyClockStart != 0 && nowNanos - bodyDeadline() >= 0) {
+            UpstreamConnectionHandler connection = upstream;
+            if (connection != null && !connection.isWritable()) {
+                // The backend is not reading, so the client could not send: not the client's fault. The
+                // body gets a fresh body-timeout from here (idle-timeout still ends a stall on both sides).
+                bodyClockStart = nowNanos;
+                bodyBytesBefore = bodyBytes;
+            } else if (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM) {
+                fail(HttpResponseStatus.REQUEST_TIMEOUT, Problem.BODY_TIMEOUT, bodyBytes + " body bytes from "
+                        + down.channel().remoteAddress() + " in " + (nowNanos - bodyClockStart) / 1_000_000 + " ms");
+                return;
+            } else {
+                frontend.problems().report(Problem.BODY_TIMEOUT, "request body from " + down.channel().remoteAddress());
+                abortBoth();
+                return;
+            }
+        }
         if (inactivityNanos > 0 && nowNanos - lastActivity >= inactivityNanos) {
             Problem problem = Problem.STALLED;
             if (phase == Phase.AWAITING_HEAD) {
@@ -418,14 +492,14 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private void responseComplete() {
         UpstreamConnectionHandler connection = upstream;
         upstream = null;
-        boolean reusable = requestComplete;
+        boolean reusable = requestComplete && !reuseForbidden;
         end();
         down.flush();
         if (connection != null) {
             if (reusable) {
                 connection.release();
             } else {
-                connection.close(); // the backend answered before reading the whole body
+                connection.close(); // answered before reading the whole body, or its framing was doubtful
             }
         }
         owner.exchangeDone(!closeAfterResponse && requestComplete);
@@ -520,10 +594,32 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     }
 
     private void armInactivity() {
-        if (inactivityNanos > 0) {
-            owner.arm(lastActivity + inactivityNanos);
+        long deadline = inactivityNanos > 0 ? lastActivity + inactivityNanos : 0;
+        if (bodyClockStart != 0) {
+            long body = bodyDeadline();
+            deadline = deadline == 0 || body - deadline < 0 ? body : deadline;
+        }
+        if (deadline != 0) {
+            owner.arm(deadline);
         } else {
             owner.disarm();
+        }
+    }
+
+    /** When the body must be complete: body-timeout from its start, plus a second per body-min-rate bytes. */
+    private long bodyDeadline() {
+        long extra = 0;
+        if (bodyMinRate > 0) {
+            // in doubles: a terabyte at one byte a second would overflow nanoseconds in a long
+            extra = (long) Math.min(MAX_BODY_CREDIT_NANOS, (bodyBytes - bodyBytesBefore) * 1e9 / bodyMinRate);
+        }
+        return bodyClockStart + bodyTimeoutNanos + extra;
+    }
+
+    /** The body clock stops once the request is complete or a response has begun (then the body is moot). */
+    private void stopBodyClockIfDone() {
+        if (requestComplete || phase == Phase.STREAMING) {
+            bodyClockStart = 0;
         }
     }
 

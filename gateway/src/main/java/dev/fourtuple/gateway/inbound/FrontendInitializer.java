@@ -14,7 +14,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import java.net.InetSocketAddress;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -22,17 +21,16 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * The pipeline of a client connection, in order:
  * <pre>
- *   [codec: HttpServerCodec] → [proxy: HttpProxyHandler]
+ *   [encoder: FrontendResponseEncoder] → [decoder: FrontendRequestDecoder] → [proxy: HttpProxyHandler]
  * </pre>
- * After a WebSocket upgrade both are replaced by {@code [tunnel: TunnelRelayHandler]}. A connection that
+ * After a WebSocket upgrade all three are replaced by {@code [tunnel: TunnelRelayHandler]}. A connection that
  * admission refused gets {@code [refusal: RefusalHandler]} alone.
  */
 @Sharable
 public final class FrontendInitializer extends ChannelInitializer<Channel> {
-    public static final String CODEC = "codec";
-    public static final String PROXY = "proxy";
-    /** Pipelined requests decoded ahead of their responses, at most; beyond it the connection is closed. */
-    private static final int MAX_PIPELINED = 256;
+    static final String ENCODER = "encoder";
+    static final String DECODER = "decoder";
+    static final String PROXY = "proxy";
     /** Largest body piece handed on at once; pieces are slices of the read buffer, so bigger is cheaper. */
     private static final int MAX_CHUNK = 64 * 1024;
 
@@ -60,13 +58,21 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
         FrontendSettings current = settings.get();
         current.socket().applyTo(ch.config());
         Limits limits = current.limits();
-        HttpDecoderConfig decoder = new HttpDecoderConfig()
+        FrontendRequestDecoder decoder = new FrontendRequestDecoder(new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxInitialLineLength())
                 .setMaxHeaderSize(limits.maxHeaderSize())
-                .setMaxChunkSize(MAX_CHUNK);
+                .setMaxChunkSize(MAX_CHUNK)
+                // Netty's defaults, set here so that no system property can loosen them: CRLF only
+                // (RFC 9112 §2.2), Content-Length beside Transfer-Encoding refused (§6.1), one length (§6.3).
+                .setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true)
+                .setAllowDuplicateContentLengths(false)
+                .setValidateHeaders(true));
+        FrontendResponseEncoder encoder = new FrontendResponseEncoder();
         ch.pipeline()
-                .addLast(CODEC, new HttpServerCodec(decoder, MAX_PIPELINED))
-                .addLast(PROXY, new HttpProxyHandler(frontend));
+                .addLast(ENCODER, encoder)
+                .addLast(DECODER, decoder)
+                .addLast(PROXY, new HttpProxyHandler(frontend, decoder, encoder));
     }
 
     /**

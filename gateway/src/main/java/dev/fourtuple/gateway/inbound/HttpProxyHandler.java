@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.config.Limits;
 import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
@@ -15,21 +16,18 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -37,30 +35,34 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One client connection between requests and around them:
- * {@code [codec: HttpServerCodec] → [proxy: HttpProxyHandler]}.
+ * {@code [encoder: FrontendResponseEncoder] → [decoder: FrontendRequestDecoder] → [proxy: HttpProxyHandler]}.
  *
- * <p>Runs one {@link Exchange} at a time. Requests a client pipelines behind the current one are held,
- * undecoded further, until it ends (reading stops while any are held). Owns the connection's single
- * {@link TimerWheel} entry: header timeout before the first request, idle timeout between requests, and
- * whatever the current exchange arms. On a WebSocket upgrade it hands the connection to a {@link Tunnel} and
- * leaves the pipeline together with the HTTP codec.
+ * <p>Runs one {@link Exchange} at a time. The decoder hands over one request and then holds whatever the
+ * client sent behind it, undecoded, until that request's exchange has ended; reading stops while it holds more
+ * than a head's worth. Owns the connection's single {@link TimerWheel} entry: header-timeout from the first
+ * byte of each request head (from the accept for the first one) until the head is complete, idle-timeout
+ * between requests, and whatever the current exchange arms. On a WebSocket upgrade it hands the connection to
+ * a {@link Tunnel} and leaves the pipeline together with the HTTP codec.
  */
 final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner {
     private static final Logger log = LoggerFactory.getLogger(HttpProxyHandler.class);
 
     private final Frontend frontend;
+    private final FrontendRequestDecoder decoder;
+    private final FrontendResponseEncoder encoder;
     private @Nullable ChannelHandlerContext ctx;
     private @Nullable TimerWheel wheel;
     private TimerWheel.@Nullable Entry timer;
     private @Nullable Exchange exchange;
-    private @Nullable ArrayDeque<Object> pending;
-    private boolean servedOne;
+    private boolean headPending;
     private boolean closeWhenDone;
     private boolean closing;
     private boolean closed;
 
-    HttpProxyHandler(Frontend frontend) {
+    HttpProxyHandler(Frontend frontend, FrontendRequestDecoder decoder, FrontendResponseEncoder encoder) {
         this.frontend = frontend;
+        this.decoder = decoder;
+        this.encoder = encoder;
     }
 
     @Override
@@ -74,6 +76,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         TimerWheel loopWheel = frontend.wheels().get(ctx.channel().eventLoop());
         wheel = loopWheel;
         timer = loopWheel.register(this);
+        headPending = true; // the first head is due from the accept on: a client that sends nothing gets 408
         loopWheel.scheduleAfter(timer, settings().timeouts().header().toNanos());
         closeWhenDone = frontend.draining().getAsBoolean();
         ctx.read();
@@ -81,59 +84,46 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ArrayDeque<Object> queued = pending;
-        if (queued != null && !queued.isEmpty()) {
-            queued.addLast(msg);
-            return;
-        }
-        dispatch(msg);
-    }
-
-    private void dispatch(Object msg) {
         if (closing) {
             ReferenceCountUtil.release(msg); // answered and closing: whatever else was decoded is moot
             return;
         }
         Exchange current = exchange;
-        if (current != null) {
-            if (msg instanceof HttpContent content && current.expectsRequestContent()) {
-                current.onRequestContent(content);
-            } else {
-                hold(msg);
-            }
-            return;
-        }
-        if (msg instanceof HttpRequest request) {
+        if (current != null && msg instanceof HttpContent content && current.expectsRequestContent()) {
+            current.onRequestContent(content);
+        } else if (current == null && msg instanceof HttpRequest request) {
             startExchange(request);
         } else {
-            ReferenceCountUtil.release(msg); // the rest of a request already answered and being closed
+            // The decoder hands over one request at a time, so this is the rest of a request whose exchange
+            // already ended (an early response): the connection is closing.
+            ReferenceCountUtil.release(msg);
         }
-    }
-
-    private void hold(Object msg) {
-        ArrayDeque<Object> queued = pending;
-        if (queued == null) {
-            queued = new ArrayDeque<>(4);
-            pending = queued;
-        }
-        queued.addLast(msg);
     }
 
     private void startExchange(HttpRequest request) {
         ChannelHandlerContext c = context();
         frontend.meters().request();
+        headPending = false;
         disarm();
+        encoder.respondingTo(request.method());
         DecoderResult result = request.decoderResult();
         if (result.isFailure()) {
             ReferenceCountUtil.release(request); // the decoder hands a failed head over as a full message
             rejectMalformed(result.cause());
             return;
         }
+        RequestRules.Refusal refusal = RequestRules.check(request);
+        if (refusal != null) {
+            respondAndClose(refusal.status(), refusal.problem(), refusal.reason() + " from "
+                    + c.channel().remoteAddress());
+            return;
+        }
         FrontendSettings settings = settings();
-        boolean upgrade = ProxyHeaders.isWebSocketUpgrade(request);
+        boolean upgrade = WebSocketHandshake.isUpgrade(request);
         boolean keepAlive = HttpUtil.isKeepAlive(request) && !closeWhenDone;
-        io.netty.handler.codec.http.HttpVersion clientVersion = request.protocolVersion();
-        ProxyHeaders.prepareRequest(request, c.channel().remoteAddress(), upgrade);
+        HttpVersion clientVersion = request.protocolVersion();
+        String webSocketKey = upgrade ? request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY) : null;
+        ProxyHeaders.prepareRequest(request, c.channel().remoteAddress(), c.channel().localAddress(), upgrade);
         Router.Match match = settings.router().match(request.headers().get(HttpHeaderNames.HOST),
                 ProxyHeaders.path(request.uri()));
         if (match == null) {
@@ -147,7 +137,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
                     "Content-Length " + declared);
             return;
         }
-        Exchange next = new Exchange(this, c, frontend, settings, match, request, clientVersion, keepAlive, upgrade);
+        Exchange next = new Exchange(this, c, frontend, settings, match, request, clientVersion, keepAlive,
+                webSocketKey);
         exchange = next;
         next.start();
     }
@@ -158,8 +149,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         } else if (cause instanceof TooLongHttpHeaderException) {
             respondAndClose(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, Problem.HEADERS_TOO_LARGE,
                     cause.getMessage());
-        } else if (cause instanceof TooLongFrameException) {
-            respondAndClose(HttpResponseStatus.BAD_REQUEST, Problem.BAD_REQUEST, cause.getMessage());
         } else {
             respondAndClose(HttpResponseStatus.BAD_REQUEST, Problem.BAD_REQUEST, String.valueOf(cause.getMessage()));
         }
@@ -174,13 +163,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         readIfWanted();
     }
 
-    /** Asks for the next read unless held requests wait or the exchange cannot take more now. */
+    /**
+     * Asks for the next read unless the exchange cannot take more now, or the decoder already holds a head's
+     * worth of what the client sent ahead of its turn (then TCP's window holds the rest back).
+     */
     void readIfWanted() {
         if (closed || closing) {
             return;
         }
-        ArrayDeque<Object> queued = pending;
-        if (queued != null && !queued.isEmpty()) {
+        Limits limits = settings().limits();
+        if (decoder.heldBytes() >= limits.maxHeaderSize() + limits.maxInitialLineLength()) {
             return;
         }
         Exchange current = exchange;
@@ -200,6 +192,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == FrontendRequestDecoder.HEAD_STARTED) {
+            if (exchange == null && !headPending) {
+                // RFC 9112 §9.8 leaves the timeouts to the server: each head gets header-timeout from its
+                // first byte, so a kept-alive connection cannot trickle one in under idle-timeout's reset.
+                headPending = true;
+                arm(now() + settings().timeouts().header().toNanos());
+            }
+            return;
+        }
         if (evt instanceof ChannelInputShutdownEvent) {
             // The client closed its side. Nearly always it has gone (a long-poll it gave up on), rarely it
             // half-closed and still reads; like nginx's default we take it as gone and free the backend.
@@ -226,7 +227,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         if (current != null) {
             current.onClientGone();
         }
-        releasePending();
     }
 
     @Override
@@ -248,7 +248,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         Exchange current = exchange;
         if (current != null) {
             current.onDeadline(nowNanos);
-        } else if (!servedOne) {
+        } else if (headPending) {
             respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, Problem.HEADER_TIMEOUT,
                     String.valueOf(context().channel().remoteAddress()));
         } else {
@@ -284,7 +284,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     /** The exchange finished cleanly; the connection either waits for the next request or closes. */
     void exchangeDone(boolean keepOpen) {
         exchange = null;
-        servedOne = true;
         if (!keepOpen || closeWhenDone || frontend.draining().getAsBoolean()) {
             closeAfterFlush();
             return;
@@ -295,26 +294,20 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         } else {
             arm(now() + idle.toNanos());
         }
-        ArrayDeque<Object> queued = pending;
-        if (queued != null && !queued.isEmpty()) {
+        if (decoder.heldBytes() > 0) {
             // Not re-entered from inside the upstream's read callback: the next exchange starts afresh.
-            context().channel().eventLoop().execute(this::resumeHeld);
+            context().channel().eventLoop().execute(this::resumeDecoding);
         } else {
+            decoder.resume();
             readIfWanted();
         }
     }
 
-    private void resumeHeld() {
-        ArrayDeque<Object> queued = pending;
-        Object msg;
-        while (!closed && queued != null && (msg = queued.peekFirst()) != null) {
-            Exchange current = exchange;
-            if (current != null && !(msg instanceof HttpContent && current.expectsRequestContent())) {
-                return; // the rest waits for this exchange to end
-            }
-            queued.pollFirst();
-            dispatch(msg);
+    private void resumeDecoding() {
+        if (closed || closing) {
+            return;
         }
+        decoder.resume(); // may start the next exchange at once
         readIfWanted();
     }
 
@@ -359,21 +352,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     /**
      * The backend accepted the upgrade (its 101 has been written to the client): turn both connections into
-     * a byte tunnel. Order matters: encoders go first (so nothing more is HTTP-encoded), then the relays take
-     * the handlers' places, then the decoders go, handing any bytes they had buffered to the relays.
+     * a byte tunnel. Order matters: both encoders go first (so nothing more is HTTP-encoded), then on each side
+     * the relay takes the handler's place and the decoder goes, handing the relay any bytes it held (frames
+     * the client sent before the 101, the backend's first frames after it): nothing is dropped.
      */
     void switchToTunnel(UpstreamConnectionHandler upstream, Runnable onTunnelClose) {
         ChannelHandlerContext c = context();
         exchange = null;
-        ArrayDeque<Object> queued = pending;
-        if (queued != null && !queued.isEmpty()) {
-            // The client sent more HTTP after its upgrade request: it cannot also be speaking WebSocket.
-            frontend.problems().report(Problem.BAD_REQUEST, "data pipelined after an upgrade request");
-            onTunnelClose.run();
-            upstream.close();
-            c.close();
-            return;
-        }
         TimerWheel loopWheel = wheel;
         if (loopWheel == null || timer == null) {
             throw new IllegalStateException("upgrade before channelActive");
@@ -382,18 +367,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         timer = null;
         Channel down = c.channel();
         Channel up = upstream.channel();
-        upstream.detachForTunnel();
         ChannelPipeline downPipeline = down.pipeline();
-        ChannelPipeline upPipeline = up.pipeline();
-        ((HttpServerCodec) downPipeline.get(FrontendInitializer.CODEC)).removeOutboundHandler();
-        ((HttpClientCodec) upPipeline.get(UpstreamConnectionHandler.CODEC)).removeOutboundHandler();
+        downPipeline.remove(FrontendInitializer.ENCODER);
+        upstream.removeEncoder();
         Duration idle = settings().timeouts().tunnelIdle();
         Tunnel tunnel = Tunnel.create(down, up, upstream.backend().address(), loopWheel, idle.toNanos(),
                 frontend.tunnelMeters(), onTunnelClose);
-        upPipeline.replace(UpstreamConnectionHandler.NAME, TunnelRelayHandler.NAME, tunnel.upstreamRelay());
+        upstream.handOver(TunnelRelayHandler.NAME, tunnel.upstreamRelay());
         downPipeline.replace(this, TunnelRelayHandler.NAME, tunnel.downstreamRelay());
-        upPipeline.remove(UpstreamConnectionHandler.CODEC);
-        downPipeline.remove(FrontendInitializer.CODEC);
+        downPipeline.remove(FrontendInitializer.DECODER);
         tunnel.start();
     }
 
@@ -401,16 +383,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         closing = true;
         disarm();
         context().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-    }
-
-    private void releasePending() {
-        ArrayDeque<Object> queued = pending;
-        if (queued != null) {
-            Object msg;
-            while ((msg = queued.pollFirst()) != null) {
-                ReferenceCountUtil.release(msg);
-            }
-        }
     }
 
     private FrontendSettings settings() {

@@ -3,7 +3,6 @@ package dev.fourtuple.gateway.inbound;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -20,8 +19,9 @@ import org.jspecify.annotations.Nullable;
  * X-Forwarded-* headers added, an absolute-form target turned into origin form (RFC 9112 §3.2.2), and the
  * connection management of each side decided on its own.
  *
- * <p>Message framing (Content-Length / Transfer-Encoding: chunked) is kept as received: bodies are relayed
- * piece by piece and re-framed the same way by the encoder of the other side.
+ * <p>Message framing (Content-Length / Transfer-Encoding: chunked) is the gateway's own: it is never removed
+ * because a Connection header names it, bodies are relayed piece by piece and re-framed the same way by the
+ * encoder of the other side.
  */
 final class ProxyHeaders {
     private static final CharSequence X_FORWARDED_FOR = "x-forwarded-for";
@@ -31,23 +31,22 @@ final class ProxyHeaders {
     private ProxyHeaders() {
     }
 
-    /** True for a WebSocket upgrade request (RFC 6455 §4.1; the only upgrade we tunnel). */
-    static boolean isWebSocketUpgrade(HttpRequest request) {
-        HttpHeaders headers = request.headers();
-        return request.method().equals(HttpMethod.GET)
-                && headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
-                && headers.contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
-    }
-
     /**
-     * Rewrites a client request for the backend, in place.
+     * Rewrites a client request that passed {@link RequestRules}, in place, for the backend.
      *
      * @param client    the client's address, appended to X-Forwarded-For
+     * @param local     the address the client connected to: the Host of an HTTP/1.0 request that sent none
      * @param upgrade   whether to keep the Upgrade / Connection: upgrade pair
      */
-    static void prepareRequest(HttpRequest request, @Nullable SocketAddress client, boolean upgrade) {
+    static void prepareRequest(HttpRequest request, @Nullable SocketAddress client, @Nullable SocketAddress local,
+            boolean upgrade) {
         toOriginForm(request);
         HttpHeaders headers = request.headers();
+        if (!headers.contains(HttpHeaderNames.HOST) && local instanceof InetSocketAddress address) {
+            // RFC 9112 §3.2: only HTTP/1.0 gets here without Host (RequestRules refused HTTP/1.1). The backend
+            // speaks 1.1 and must get one: the authority this client reached.
+            headers.set(HttpHeaderNames.HOST, authority(address));
+        }
         String upgradeTo = upgrade ? headers.get(HttpHeaderNames.UPGRADE) : null;
         removeHopByHop(headers);
         if (upgradeTo != null) {
@@ -69,20 +68,31 @@ final class ProxyHeaders {
     }
 
     /**
-     * Rewrites a backend response for the client, in place.
+     * Rewrites a backend response for the client, in place. The response passed {@link #badFraming}.
      *
      * @param clientVersion the protocol version the client spoke
-     * @param keepAlive     whether the client connection stays open after this response
+     * @param keepAlive     whether the client connection may stay open after this response
      * @param bodyless      whether this response has no body by definition (HEAD, 1xx, 204, 304)
-     * @return whether the client connection must close after the response, which may be forced when an
-     *         HTTP/1.0 client receives a body of unknown length
+     * @return whether the client connection must close after the response: forced when an HTTP/1.0 client
+     *         receives a body of unknown length, and when the backend's own framing was doubtful
      */
     static boolean prepareResponse(HttpResponse response, HttpVersion clientVersion, boolean keepAlive,
             boolean bodyless) {
         HttpHeaders headers = response.headers();
+        if (namesFraming(headers)) {
+            // RFC 9110 §7.6.1: a Connection option naming a framing header is an error of the backend's. Its
+            // framing is kept as decoded, but the client connection is closed after it (the close delimits it
+            // beyond doubt) and the backend connection is not reused (the caller sees to that).
+            keepAlive = false;
+        }
         boolean chunked = HttpUtil.isTransferEncodingChunked(response);
         boolean lengthKnown = chunked || headers.contains(HttpHeaderNames.CONTENT_LENGTH);
         removeHopByHop(headers);
+        int code = response.status().code();
+        if (code < 200 || code == 204) {
+            // RFC 9110 §8.6: no Content-Length in a 1xx or 204; a client might otherwise wait for a body
+            headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+        }
         boolean http10 = clientVersion.equals(HttpVersion.HTTP_1_0);
         if (!bodyless && !lengthKnown) {
             // The backend delimits the body by closing (RFC 9112 §6.3 rule 8). An HTTP/1.1 client gets it
@@ -108,15 +118,45 @@ final class ProxyHeaders {
     }
 
     /**
+     * What makes a response's framing something the gateway will not relay (502): a status outside 100-599
+     * (RFC 9110 §15), or a Transfer-Encoding other than chunked alone (RFC 9112 §6.1: the only coding relayed;
+     * §6.3 rule 4 would make the body close-delimited, which the decoder did not do). Null when it is fine.
+     */
+    static @Nullable String badFraming(HttpResponse response) {
+        int code = response.status().code();
+        if (code < 100 || code > 599) {
+            return "status " + code;
+        }
+        List<String> codings = response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        if (!codings.isEmpty() && !(codings.size() == 1 && codings.get(0).trim().equalsIgnoreCase("chunked"))) {
+            return "Transfer-Encoding " + RequestRules.printable(String.join(", ", codings));
+        }
+        return null;
+    }
+
+    /** True when a Connection header names Content-Length, Transfer-Encoding or Host. */
+    static boolean namesFraming(HttpHeaders headers) {
+        for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String token : value.split(",")) {
+                if (RequestRules.FRAMING.contains(token.trim().toLowerCase(Locale.ROOT))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
      * Removes the headers meant for one hop only: Connection and every header it names, Keep-Alive,
-     * Proxy-Connection, TE, Trailer and Upgrade (RFC 9110 §7.6.1). Transfer-Encoding is framing, kept.
+     * Proxy-Connection, TE, Trailer and Upgrade (RFC 9110 §7.6.1) — except the headers that frame or route the
+     * message (Content-Length, Transfer-Encoding, Host), which the gateway owns whatever Connection says.
      */
     static void removeHopByHop(HttpHeaders headers) {
         List<String> named = new ArrayList<>();
         for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
             for (String token : value.split(",")) {
                 String name = token.trim().toLowerCase(Locale.ROOT);
-                if (!name.isEmpty() && !name.equals("transfer-encoding")) {
+                if (!name.isEmpty() && !RequestRules.FRAMING.contains(name)) {
                     named.add(name);
                 }
             }
@@ -132,30 +172,28 @@ final class ProxyHeaders {
         headers.remove(HttpHeaderNames.UPGRADE);
     }
 
+    /**
+     * RFC 9112 §3.2.2: an absolute-form target becomes origin form, and its authority replaces Host (the
+     * target was checked by {@link RequestRules}: http or https, a valid authority without userinfo).
+     */
     private static void toOriginForm(HttpRequest request) {
         String uri = request.uri();
-        int schemeEnd = uri.indexOf("://");
-        if (schemeEnd <= 0 || uri.startsWith("/")) {
+        String authority = RequestRules.absoluteFormAuthority(uri);
+        if (authority == null) {
             return;
         }
-        String scheme = uri.substring(0, schemeEnd).toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https")) {
-            return;
-        }
-        int authorityStart = schemeEnd + 3;
-        int pathStart = uri.indexOf('/', authorityStart);
-        int queryStart = uri.indexOf('?', authorityStart);
-        int end = pathStart < 0 ? (queryStart < 0 ? uri.length() : queryStart)
-                : (queryStart < 0 ? pathStart : Math.min(pathStart, queryStart));
-        String authority = uri.substring(authorityStart, end);
-        String rest = uri.substring(end);
+        String rest = uri.substring(uri.indexOf("://") + 3 + authority.length());
         if (rest.isEmpty() || rest.startsWith("?")) {
-            rest = "/" + rest;
+            rest = "/" + rest; // RFC 9112 §3.2.1: an empty path is sent as "/"
         }
         request.setUri(rest);
-        if (!authority.isEmpty()) {
-            request.headers().set(HttpHeaderNames.HOST, authority); // the target's authority wins over Host
-        }
+        request.headers().set(HttpHeaderNames.HOST, authority);
+    }
+
+    /** "IP:PORT", IPv6 in brackets: an authority (RFC 3986 §3.2.2). */
+    private static String authority(InetSocketAddress address) {
+        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
     }
 
     /** The path of a request target, without query or fragment. */

@@ -6,6 +6,7 @@ package dev.fourtuple.gateway.metrics;
  */
 public enum Problem {
     BAD_REQUEST("malformed request", false),
+    UNSUPPORTED("request the gateway does not forward (CONNECT, an HTTP version or transfer coding it does not speak)", false),
     URI_TOO_LONG("request line too long", false),
     HEADERS_TOO_LARGE("request headers too large", false),
     BODY_TOO_LARGE("request body over max-request-body-size", false),
@@ -19,6 +20,7 @@ public enum Problem {
     BACKEND_CLOSED("backend closed or reset the connection mid-exchange", true),
     BAD_RESPONSE("backend sent a malformed response", true),
     STALLED("no bytes moved within the inactivity timeout", false),
+    BODY_TIMEOUT("request body slower than body-timeout and body-min-rate allow", false),
     CANCELLED("exchange cut by the gateway", false),
     INTERNAL("unexpected internal error", true);
 

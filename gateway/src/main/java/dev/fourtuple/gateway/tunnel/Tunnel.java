@@ -59,12 +59,12 @@ public final class Tunnel implements TimerWheel.Owner {
 
     /** The relay for the downstream pipeline: relays client bytes to the backend. */
     public TunnelRelayHandler downstreamRelay() {
-        return new TunnelRelayHandler(this, upstream, true);
+        return new TunnelRelayHandler(this, upstream);
     }
 
     /** The relay for the upstream pipeline: relays backend bytes to the client. */
     public TunnelRelayHandler upstreamRelay() {
-        return new TunnelRelayHandler(this, downstream, false);
+        return new TunnelRelayHandler(this, downstream);
     }
 
     /** Both relays are in place: start the idle clock and read both sides. */
@@ -89,21 +89,35 @@ public final class Tunnel implements TimerWheel.Owner {
         long idleFor = nowNanos - lastActivity;
         if (idleFor >= idleTimeoutNanos) {
             meters.idleClosed();
-            resetUpstreamAndClose(); // idle: nothing in flight either way
+            resetUpstreamIfAcknowledged(); // idle: nothing in flight towards the client; towards the backend, see
+            close();
         } else {
             wheel.schedule(entry, lastActivity + idleTimeoutNanos);
         }
     }
 
     /**
-     * Closes with a reset on the upstream side (SO_LINGER 0), so that no TIME_WAIT stays on its scarce
-     * {source, backend} tuple. Only when nothing sent upstream can still be in flight.
+     * One side reset or closed under us: nothing more can travel that way. The other side is closed too, the
+     * upstream with a reset when that loses nothing.
      */
-    void resetUpstreamAndClose() {
-        if (upstream.isActive()) {
-            upstream.config().setOption(ChannelOption.SO_LINGER, 0);
+    void sideGone() {
+        if (!closed) {
+            resetUpstreamIfAcknowledged();
         }
         close();
+    }
+
+    /**
+     * Makes the upstream close a reset (SO_LINGER 0), so that no TIME_WAIT stays on its scarce {source,
+     * backend} tuple, when the kernel says everything relayed to the backend was acknowledged (TCP_INFO
+     * tcpi_unacked == 0) and nothing waits to be written: then nothing can be in flight towards it. Otherwise
+     * (or on NIO, which cannot tell) it closes with a FIN so that what is in flight arrives.
+     */
+    private void resetUpstreamIfAcknowledged() {
+        if (upstream.isActive() && upstream.unsafe().outboundBuffer() != null
+                && upstream.unsafe().outboundBuffer().isEmpty() && Acknowledged.all(upstream)) {
+            upstream.config().setOption(ChannelOption.SO_LINGER, 0);
+        }
     }
 
     /** Closes both sides once, after flushing what each still has to write. */

@@ -18,14 +18,15 @@ import org.slf4j.LoggerFactory;
  * can take more (right after the flush if the peer is still writable, else when the peer turns writable,
  * which the peer's own relay reports by calling {@code read()} on this channel).
  *
- * <p>Half-close is passed on (RFC 9293 §3.6): when this side's input ends, the peer's output is shut after
- * the flush; when both directions have ended, or either side resets, the tunnel closes.
+ * <p>Half-close is passed on (RFC 9293 §3.6): when this side's input ends, the peer's output is shut after the
+ * flush, and everything the peer still sends this way is relayed; when both directions have ended, the tunnel
+ * closes. A FIN is always relayed as a FIN, never turned into a reset: the side that half-closed may still be
+ * reading (RFC 9293 §3.6.1), and a reset would drop whatever is in flight towards it.
  *
- * <p>One exception, for the four-tuple's sake: whoever sends the first FIN keeps the TIME_WAIT, and on the
- * upstream side that blocks a scarce {source, backend} port for a minute. So when the client ends and
- * everything relayed to the backend has been acknowledged (TCP_INFO), the upstream connection is reset
- * instead: nothing is lost, and the port is free at once. Otherwise (bytes still unacknowledged, or NIO,
- * which cannot tell) the FIN is relayed so that they arrive.
+ * <p>Only when a side is gone for good (reset, or closed under us) is the upstream connection reset rather
+ * than closed with a FIN, and then only if TCP_INFO says everything relayed to the backend was acknowledged:
+ * nothing can be in flight either way, and the scarce {source, backend} port is spared the minute of
+ * TIME_WAIT that whoever sends the first FIN keeps (see {@link Tunnel#close()}).
  */
 public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     /** Pipeline name. */
@@ -34,12 +35,10 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
     private final Tunnel tunnel;
     private final Channel peer;
-    private final boolean clientSide;
 
-    TunnelRelayHandler(Tunnel tunnel, Channel peer, boolean clientSide) {
+    TunnelRelayHandler(Tunnel tunnel, Channel peer) {
         this.tunnel = tunnel;
         this.peer = peer;
-        this.clientSide = clientSide;
     }
 
     @Override
@@ -72,18 +71,12 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            if (peer instanceof DuplexChannel duplex && !duplex.isInputShutdown()) {
+            if (peer instanceof DuplexChannel duplex && !duplex.isInputShutdown() && peer.isActive()) {
                 // Act only once what we relayed has been written: shutdownOutput() fails writes still in
                 // flight, and with io_uring a flushed write is in flight until it completes.
-                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
-                    if (clientSide && Acknowledged.all(peer)) {
-                        tunnel.resetUpstreamAndClose();
-                    } else {
-                        duplex.shutdownOutput();
-                    }
-                });
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> duplex.shutdownOutput());
             } else {
-                tunnel.close();
+                tunnel.close(); // both directions have ended
             }
         }
         ReferenceCountUtil.release(evt);
@@ -91,7 +84,7 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        tunnel.close();
+        tunnel.sideGone();
     }
 
     @Override
@@ -99,6 +92,6 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
         if (!(cause instanceof IOException)) {
             log.warn("tunnel {} closed on unexpected error", ctx.channel(), cause);
         }
-        tunnel.close();
+        tunnel.sideGone();
     }
 }

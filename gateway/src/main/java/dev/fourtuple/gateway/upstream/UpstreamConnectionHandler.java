@@ -2,11 +2,14 @@ package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
@@ -14,11 +17,13 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One connection to a backend, and the handler at the end of its pipeline:
- * {@code [codec: HttpClientCodec] → [upstream: UpstreamConnectionHandler]}.
+ * {@code [encoder: HttpRequestEncoder] → [decoder: UpstreamResponseDecoder] → [upstream: UpstreamConnectionHandler]}.
  *
  * <p>While attached it hands every response piece to its {@link UpstreamListener}; while pooled it keeps one
  * read outstanding only to notice the backend closing (anything else the backend sends then is a protocol
- * error and closes it), and its pool-idle deadline sits in the loop's {@link TimerWheel}.
+ * error and closes it), and its pool-idle deadline sits in the loop's {@link TimerWheel}. It goes back to the
+ * pool only when its decoder says the last response ended exactly at its framed end
+ * ({@link UpstreamResponseDecoder#clean()}), so no byte of one exchange can reach the next.
  *
  * <p>TIME_WAIT stays with whoever closes first, on the four-tuple, for a minute: upstream tuples are the
  * scarce ones, so the gateway avoids being first. A connection the backend said it will close
@@ -27,12 +32,13 @@ import org.jspecify.annotations.Nullable;
  * is lost, and no TIME_WAIT is left behind.
  */
 public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner {
-    /** Pipeline names, for whoever reshapes the pipeline (a WebSocket upgrade). */
-    public static final String CODEC = "codec";
-    public static final String NAME = "upstream";
+    static final String ENCODER = "encoder";
+    static final String DECODER = "decoder";
+    static final String NAME = "upstream";
 
     private final UpstreamPool pool;
     private final Backend backend;
+    private final UpstreamResponseDecoder decoder;
     private @Nullable ChannelHandlerContext ctx;
     private @Nullable UpstreamListener listener;
     private TimerWheel.@Nullable Entry idleEntry;
@@ -40,9 +46,10 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
     private boolean backendCloses;
     private boolean reused;
 
-    UpstreamConnectionHandler(UpstreamPool pool, Backend backend) {
+    UpstreamConnectionHandler(UpstreamPool pool, Backend backend, UpstreamResponseDecoder decoder) {
         this.pool = pool;
         this.backend = backend;
+        this.decoder = decoder;
     }
 
     @Override
@@ -63,6 +70,16 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
         return reused;
     }
 
+    /** Whether any byte of the response to the request written last has arrived. */
+    public boolean responseStarted() {
+        return decoder.responseStarted();
+    }
+
+    /** Open, and nothing of an earlier exchange left on it: fit to carry a new one. */
+    boolean fitForReuse() {
+        return context().channel().isActive() && decoder.clean();
+    }
+
     /** Starts carrying an exchange. */
     public void attach(UpstreamListener newListener) {
         this.listener = newListener;
@@ -73,6 +90,9 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
 
     /** Writes a request piece without flushing; failures surface as {@link UpstreamListener#onUpstreamClosed}. */
     public void write(HttpObject message) {
+        if (message instanceof HttpRequest request) {
+            decoder.expect(request.method());
+        }
         ChannelHandlerContext c = context();
         c.write(message, c.voidPromise());
     }
@@ -98,6 +118,10 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
         listener = null;
         ChannelHandlerContext c = context();
         if (!c.channel().isActive()) {
+            return;
+        }
+        if (!decoder.clean()) {
+            abort(); // bytes past the response's framed end: they must reach no other exchange
             return;
         }
         if (reusable && pool.offer(this)) {
@@ -135,11 +159,25 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
         pool.wheel().scheduleAfter(entry, pool.idleTimeoutNanos());
     }
 
-    /** Detaches for good: the pipeline is being turned into a tunnel and this handler removed. */
-    public void detachForTunnel() {
+    /**
+     * First step of turning this connection into a tunnel (after the backend's 101): nothing written from now
+     * on is HTTP-encoded. The other side's encoder goes too before either side calls {@link #handOver}.
+     */
+    public void removeEncoder() {
+        context().pipeline().remove(ENCODER);
+    }
+
+    /**
+     * Second step: detaches for good, puts {@code relay} in this handler's place, then removes the decoder,
+     * which hands the relay whatever bytes it had buffered past the 101 (the backend's first frames).
+     */
+    public void handOver(String name, ChannelHandler relay) {
         listener = null;
         reusable = false;
         unregisterIdleEntry();
+        ChannelPipeline pipeline = context().pipeline();
+        pipeline.replace(this, name, relay);
+        pipeline.remove(DECODER);
     }
 
     @Override

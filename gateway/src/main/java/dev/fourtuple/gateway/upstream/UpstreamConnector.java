@@ -13,8 +13,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -156,17 +156,19 @@ public final class UpstreamConnector {
             return;
         }
         LoopState state = perLoop.get(loop);
-        UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool, backend);
+        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(new HttpDecoderConfig()
+                .setMaxInitialLineLength(MAX_RESPONSE_LINE)
+                .setMaxHeaderSize(MAX_RESPONSE_HEADER_SIZE)
+                .setMaxChunkSize(MAX_CHUNK));
+        UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool, backend, decoder);
         Bootstrap bootstrap = state.bootstrap.clone()
                 .channelFactory(transport.socketChannelFactory(backend.address().getAddress()))
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline()
-                                .addLast(UpstreamConnectionHandler.CODEC, new HttpClientCodec(new HttpDecoderConfig()
-                                        .setMaxInitialLineLength(MAX_RESPONSE_LINE)
-                                        .setMaxHeaderSize(MAX_RESPONSE_HEADER_SIZE)
-                                        .setMaxChunkSize(MAX_CHUNK), false, false))
+                                .addLast(UpstreamConnectionHandler.ENCODER, new HttpRequestEncoder())
+                                .addLast(UpstreamConnectionHandler.DECODER, decoder)
                                 .addLast(UpstreamConnectionHandler.NAME, handler);
                     }
                 });

@@ -60,9 +60,10 @@ final class UpstreamPool {
         }
         UpstreamConnectionHandler connection;
         while ((connection = queue.pollFirst()) != null) {
-            if (connection.channel().isActive()) {
+            if (connection.fitForReuse()) {
                 return connection;
             }
+            connection.close(); // closed meanwhile, or bytes arrived while idle (it is being reset anyway)
         }
         return null;
     }

@@ -71,8 +71,8 @@ class ConfigLoaderTest {
         assertThat(config.eventLoops()).isZero();
         assertThat(config.timeouts()).isEqualTo(new Timeouts(
                 Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ZERO,
-                Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofSeconds(30)));
-        assertThat(config.limits()).isEqualTo(new Limits(8 * 1024, 16 * 1024, 64L * 1024 * 1024));
+                Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(30)));
+        assertThat(config.limits()).isEqualTo(new Limits(8 * 1024, 16 * 1024, 64L * 1024 * 1024, 1024));
         SocketSettings defaultSocket = new SocketSettings(0, 0, true,
                 new SocketSettings.TcpKeepalive(Duration.ofSeconds(60), Duration.ofSeconds(10), 6), Duration.ZERO, 0,
                 64 * 1024, 32 * 1024, 64, 2048, 64 * 1024);

@@ -36,7 +36,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCounted;
 import java.net.InetSocketAddress;
@@ -123,8 +122,8 @@ class HttpProxyHandlerTest {
         Router router = new Router(List.of(new RouteConfig("app.example", "/", "app", false, null)),
                 Map.of("app", app));
         Timeouts timeouts = new Timeouts(HEADER_TIMEOUT, Duration.ofSeconds(60), Duration.ofSeconds(30),
-                Duration.ZERO, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(5));
-        Limits limits = new Limits(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_BODY);
+                Duration.ZERO, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ZERO);
+        Limits limits = new Limits(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_BODY, 0);
         initializer = new FrontendInitializer(new AtomicReference<>(new FrontendSettings(router, timeouts, limits,
                 SocketOptions.of(SOCKET, TransportKind.NIO, "downstream"))),
                 wheels, connector, meters, new TunnelMeters(registry), problems, admissionOff(registry));
@@ -147,7 +146,7 @@ class HttpProxyHandlerTest {
     private void connect(long afterMs) {
         advanceTo(afterMs);
         ch.pipeline().addLast(initializer);
-        ch.pipeline().addAfter(FrontendInitializer.CODEC, "seen", seen);
+        ch.pipeline().addAfter(FrontendInitializer.DECODER, "seen", seen);
         ch.pipeline().fireChannelActive();
     }
 
@@ -227,8 +226,8 @@ class HttpProxyHandlerTest {
     void pipelineIsTheCodecThenTheProxy() {
         connect();
 
-        assertThat(ch.pipeline().get(FrontendInitializer.CODEC))
-                .isInstanceOf(HttpServerCodec.class);
+        assertThat(ch.pipeline().get(FrontendInitializer.ENCODER)).isInstanceOf(FrontendResponseEncoder.class);
+        assertThat(ch.pipeline().get(FrontendInitializer.DECODER)).isInstanceOf(FrontendRequestDecoder.class);
         assertThat(ch.pipeline().get(FrontendInitializer.PROXY)).isInstanceOf(HttpProxyHandler.class);
         assertThat(meters.active()).isEqualTo(1);
         assertThat(wheel.size()).as("the connection registered its timer").isEqualTo(1);

@@ -14,9 +14,11 @@ import java.nio.charset.StandardCharsets;
  */
 public final class RawHttp implements AutoCloseable {
     private final Socket socket;
+    private final InputStream in;
 
-    private RawHttp(Socket socket) {
+    private RawHttp(Socket socket) throws IOException {
         this.socket = socket;
+        this.in = new java.io.BufferedInputStream(socket.getInputStream());
     }
 
     public static RawHttp connect(InetSocketAddress address, int readTimeoutMillis) throws IOException {
@@ -39,7 +41,6 @@ public final class RawHttp implements AutoCloseable {
 
     /** Everything until the server closes the connection (or the read timeout fails the test). */
     public String readUntilClose() throws IOException {
-        InputStream in = socket.getInputStream();
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         byte[] buffer = new byte[8192];
         int n;
@@ -49,9 +50,46 @@ public final class RawHttp implements AutoCloseable {
         return all.toString(StandardCharsets.ISO_8859_1);
     }
 
+    /**
+     * Every response until the gateway closes the connection, parsed by {@link HttpWire} (a parser apart from
+     * Netty's): a stream that does not parse, or bytes after the last response, fail the test.
+     *
+     * @param heads whether the i-th request was a HEAD (its response has no body)
+     */
+    public java.util.List<HttpWire.Message> responses(boolean... heads) throws IOException {
+        return HttpWire.readResponses(in, heads);
+    }
+
+    /** The next response, parsed by {@link HttpWire}; the connection stays open. */
+    public HttpWire.Message response(boolean toHead) throws IOException {
+        HttpWire.Message response = HttpWire.readResponse(in, toHead);
+        if (response == null) {
+            throw new java.io.EOFException("closed before a response");
+        }
+        return response;
+    }
+
+    /** The next response to a non-HEAD request. */
+    public HttpWire.Message response() throws IOException {
+        return response(false);
+    }
+
+    /** True when the gateway has closed the connection: the next read sees the end of the stream. */
+    public boolean closedByPeer() throws IOException {
+        try {
+            return in.read() < 0;
+        } catch (java.net.SocketException e) {
+            return true; // reset: closed too
+        }
+    }
+
+    /** Shuts the sending side (a FIN): the client half-closes. */
+    public void halfClose() throws IOException {
+        socket.shutdownOutput();
+    }
+
     /** The response head (status line and headers) of the next response. */
     public String readHead() throws IOException {
-        InputStream in = socket.getInputStream();
         StringBuilder head = new StringBuilder();
         while (!head.toString().endsWith("\r\n\r\n")) {
             int b = in.read();
@@ -65,7 +103,7 @@ public final class RawHttp implements AutoCloseable {
 
     /** Reads exactly {@code n} body bytes. */
     public byte[] readBytes(int n) throws IOException {
-        byte[] body = socket.getInputStream().readNBytes(n);
+        byte[] body = in.readNBytes(n);
         if (body.length < n) {
             throw new IOException("connection closed after " + body.length + " of " + n + " bytes");
         }

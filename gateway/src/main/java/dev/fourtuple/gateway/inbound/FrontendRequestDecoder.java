@@ -1,0 +1,113 @@
+package dev.fourtuple.gateway.inbound;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The request side of a client connection's codec: {@code [decoder: FrontendRequestDecoder]}, ahead of the
+ * proxy handler. Netty's HTTP/1.1 request decoder (strict line parsing, header validation, RFC 9112 framing
+ * rules) that decodes one request at a time:
+ * <ul>
+ *   <li>After each complete request it pauses: bytes the client sends behind it (pipelined requests, or the
+ *       first WebSocket frames after an upgrade request) stay undecoded in its buffer until the proxy resumes
+ *       it when that request's exchange has ended, or, after a 101, hands them to the tunnel as they are
+ *       (its buffer goes to the next handler when it is removed). Nothing is decoded ahead of its turn, so no
+ *       request can be answered out of order or dropped, and an upgrade's early bytes are never read as HTTP.
+ *       While paused it does not ask for reads of its own; the proxy decides, and bounds what is held.</li>
+ *   <li>It tells the proxy when the first byte of a request head arrives ({@link #HEAD_STARTED}, a user
+ *       event), so that header-timeout runs for every head on a kept-alive connection, not only the first.</li>
+ * </ul>
+ */
+final class FrontendRequestDecoder extends HttpRequestDecoder {
+    /** User event: the first byte of a new request head has arrived. */
+    static final Object HEAD_STARTED = new Object() {
+        @Override
+        public String toString() {
+            return "HEAD_STARTED";
+        }
+    };
+
+    private @Nullable ChannelHandlerContext ctx;
+    private boolean paused;
+    private boolean inMessage;
+
+    FrontendRequestDecoder(HttpDecoderConfig config) {
+        super(config);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+        this.ctx = ctx;
+        super.handlerAdded(ctx);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+        if (paused) {
+            return; // the bytes stay in the cumulation until resume()
+        }
+        if (!inMessage) {
+            if (!buffer.isReadable()) {
+                return;
+            }
+            inMessage = true;
+            ctx.fireUserEventTriggered(HEAD_STARTED);
+        }
+        int before = out.size();
+        super.decode(ctx, buffer, out);
+        for (int i = before; i < out.size(); i++) {
+            Object decoded = out.get(i);
+            if (decoded instanceof LastHttpContent
+                    || decoded instanceof HttpObject message && message.decoderResult().isFailure()) {
+                inMessage = false;
+                paused = true; // one request at a time: the rest waits for resume()
+            }
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (paused) {
+            // ByteToMessageDecoder would ask for another read because this one decoded nothing: while paused
+            // the proxy alone decides when to read.
+            discardSomeReadBytes();
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
+    }
+
+    /** Bytes received and held undecoded while paused (0 while decoding). */
+    int heldBytes() {
+        return paused ? actualReadableBytes() : 0;
+    }
+
+    /**
+     * The current request's exchange has ended: decode what is held, then go on with new reads. Runs on the
+     * channel's loop, not from inside another handler's read (the next request's exchange may start here).
+     */
+    void resume() {
+        paused = false;
+        ChannelHandlerContext c = ctx;
+        if (c == null || c.isRemoved() || !internalBuffer().isReadable()) {
+            return;
+        }
+        try {
+            // An empty read runs the decode loop over the held bytes; the proxy sees them as if just read.
+            channelRead(c, Unpooled.EMPTY_BUFFER);
+            channelReadComplete(c);
+        } catch (DecoderException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DecoderException(e);
+        }
+    }
+}

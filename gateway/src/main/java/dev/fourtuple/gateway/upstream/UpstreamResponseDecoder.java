@@ -1,0 +1,102 @@
+package dev.fourtuple.gateway.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.List;
+
+/**
+ * The response side of a backend connection's codec: {@code [decoder: UpstreamResponseDecoder]}. Netty's
+ * HTTP/1.1 response decoder that knows which request each response answers, so it can tell whether a
+ * connection is fit to be reused:
+ * <ul>
+ *   <li>a response to HEAD has no body whatever its head says (RFC 9110 §9.3.2); a 1xx ends with its head
+ *       (RFC 9110 §15.2), as do 204 and 304 (RFC 9112 §6.3 rule 1);</li>
+ *   <li>bytes that arrive when no response is due (while pooled, or after the final response ended: the body
+ *       of a HEAD or 204, a second response, garbage) make the connection unfit: they are decoded as a
+ *       failed message, never as the start of the next exchange's response (no response desync);</li>
+ *   <li>{@link #clean()} is true only when the last response ended exactly at its framed end with nothing
+ *       left over; only then may the connection go back to the pool.</li>
+ * </ul>
+ */
+final class UpstreamResponseDecoder extends HttpResponseDecoder {
+    private boolean awaiting;
+    private boolean toHead;
+    private boolean finalHead;
+    private boolean responseStarted;
+    private boolean stray;
+
+    UpstreamResponseDecoder(HttpDecoderConfig config) {
+        super(config);
+    }
+
+    /** A request with this method was written: its response is due. */
+    void expect(HttpMethod method) {
+        awaiting = true;
+        toHead = method.equals(HttpMethod.HEAD);
+        finalHead = false;
+        responseStarted = false;
+    }
+
+    /** Whether any byte of the due response has arrived (then the request may have been processed). */
+    boolean responseStarted() {
+        return responseStarted;
+    }
+
+    /** True when no response is due, none was ever out of place, and no byte waits undecoded. */
+    boolean clean() {
+        return !awaiting && !stray && actualReadableBytes() == 0;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+        if (!buffer.isReadable()) {
+            return;
+        }
+        if (!awaiting) {
+            // RFC 9112 §9.3: a server sends a response only to a request. These bytes belong to no exchange.
+            int stranded = buffer.readableBytes();
+            buffer.skipBytes(stranded);
+            stray = true;
+            HttpMessage invalid = createInvalidMessage();
+            invalid.setDecoderResult(DecoderResult.failure(new IllegalStateException(
+                    stranded + " byte(s) from the backend when no response was due")));
+            out.add(invalid);
+            return;
+        }
+        responseStarted = true;
+        int before = out.size();
+        super.decode(ctx, buffer, out);
+        for (int i = before; i < out.size(); i++) {
+            Object decoded = out.get(i);
+            if (decoded instanceof HttpResponse response) {
+                // 101 ends HTTP on this connection: it is final too (what follows is the new protocol's)
+                finalHead = response.status().code() >= 200 || response.status().code() == 101;
+            }
+            if (decoded instanceof HttpObject message && message.decoderResult().isFailure()) {
+                stray = true; // the framing is lost: never reuse
+                awaiting = false;
+            } else if (decoded instanceof LastHttpContent && finalHead) {
+                awaiting = false;
+            }
+        }
+    }
+
+    @Override
+    protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+        if (msg instanceof HttpResponse response) {
+            int code = response.status().code();
+            if (code < 200 || toHead) {
+                return true; // RFC 9110 §15.2 (1xx) and §9.3.2 (HEAD); 204 and 304 below
+            }
+        }
+        return super.isContentAlwaysEmpty(msg);
+    }
+}
