@@ -83,6 +83,11 @@ public final class RecordingBackend implements AutoCloseable {
             return id;
         }
 
+        /** The socket itself, for a script that half-closes it. */
+        public Socket socket() {
+            return socket;
+        }
+
         public String received() {
             synchronized (received) {
                 return received.toString(StandardCharsets.ISO_8859_1);
