@@ -439,7 +439,7 @@ public final class AdmissionController implements AutoCloseable {
         Resource reason = firstShedding(t);
         note(reason);
         long now = System.nanoTime();
-        perClient.summarize(meters, now, t.settings.logInterval());
+        perClient.summarize(meters::refusedCount, now, t.settings.logInterval());
         if (reason != null && now - lastLogNanos >= t.settings.logInterval().toNanos()) {
             long total = meters.refusedTotal();
             log.warn("admission: still shedding ({}: {}); {} refused in the last {} s", reason.tag(), figures(reason),

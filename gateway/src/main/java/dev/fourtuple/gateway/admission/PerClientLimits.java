@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
+import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -105,15 +106,16 @@ final class PerClientLimits {
 
     /**
      * At most one WARN per {@code interval}, and only when per-client limits refused something since the last
-     * one: refusals by reason and the table's fill. Called by the refresher.
+     * one: refusals by reason and the table's fill. {@code refusedSoFar} gives the refused counters' totals.
+     * Called by the refresher only.
      */
-    void summarize(AdmissionMeters meters, long nowNanos, Duration interval) {
+    void summarize(ToLongFunction<Resource> refusedSoFar, long nowNanos, Duration interval) {
         if (summarized && nowNanos - summarizedAtNanos < interval.toNanos()) {
             return;
         }
-        long connections = meters.refusedCount(Resource.PER_CLIENT_CONNECTIONS);
-        long rate = meters.refusedCount(Resource.PER_CLIENT_RATE);
-        long full = meters.refusedCount(Resource.PER_CLIENT_TABLE_FULL);
+        long connections = refusedSoFar.applyAsLong(Resource.PER_CLIENT_CONNECTIONS);
+        long rate = refusedSoFar.applyAsLong(Resource.PER_CLIENT_RATE);
+        long full = refusedSoFar.applyAsLong(Resource.PER_CLIENT_TABLE_FULL);
         long refused = connections - connectionsAtSummary + rate - rateAtSummary + full - fullAtSummary;
         if (refused == 0) {
             return;

@@ -58,7 +58,10 @@ class AdmissionAcceptHandlerTest {
         }
     }
 
-    /** An accepted connection from an IP address, as a TCP child has. */
+    /**
+     * An accepted connection from an IP address. Like a closed NIO socket, it no longer knows its peer once
+     * closed: the release on close relies on the address the channel cached at accept.
+     */
     private static final class ClientChannel extends EmbeddedChannel {
         private final InetSocketAddress remote;
 
@@ -68,7 +71,7 @@ class AdmissionAcceptHandlerTest {
 
         @Override
         protected SocketAddress remoteAddress0() {
-            return remote;
+            return isOpen() ? remote : null;
         }
     }
 

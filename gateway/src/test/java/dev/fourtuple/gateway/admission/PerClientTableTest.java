@@ -8,7 +8,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -212,6 +216,60 @@ class PerClientTableTest {
         }
         for (long key = 0; key < 16; key += 2) {
             assertThat(table.openConnections(key)).isEqualTo(-1);
+        }
+    }
+
+    /**
+     * Accepts and closes from several loops at once: each thread releases only what it acquired, and counts
+     * each key's connections it holds in a shared array (raised after a successful acquire, lowered before the
+     * release, so it never exceeds the table's own count): no key ever goes past its max, and at the end every
+     * count is back to zero.
+     */
+    @Test
+    void acquiresAndReleasesFromSeveralThreadsKeepTheCountsExact() throws Exception {
+        int max = 3;
+        int keys = 512; // twice the table: evictions and table-full refusals happen too
+        PerClientTable table = new PerClientTable(256, max, 0);
+        AtomicIntegerArray held = new AtomicIntegerArray(keys);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Integer>> workers = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                long seed = t;
+                workers.add(pool.submit(() -> {
+                    SplittableRandom random = new SplittableRandom(seed);
+                    List<Integer> mine = new ArrayList<>();
+                    int admitted = 0;
+                    for (int op = 0; op < 50_000; op++) {
+                        if (!mine.isEmpty() && random.nextInt(2) == 0) {
+                            int key = mine.remove(random.nextInt(mine.size()));
+                            held.decrementAndGet(key);
+                            assertThat(table.release(key)).isTrue();
+                        } else {
+                            int key = random.nextInt(keys);
+                            if (table.tryAcquire(key, T0) == null) {
+                                assertThat(held.incrementAndGet(key)).as("key %d", key).isLessThanOrEqualTo(max);
+                                mine.add(key);
+                                admitted++;
+                            }
+                        }
+                    }
+                    for (int key : mine) {
+                        held.decrementAndGet(key);
+                        assertThat(table.release(key)).isTrue();
+                    }
+                    return admitted;
+                }));
+            }
+            for (Future<Integer> worker : workers) {
+                assertThat(worker.get(20, TimeUnit.SECONDS)).isPositive();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(table.live()).isZero();
+        for (int key = 0; key < keys; key++) {
+            assertThat(table.openConnections(key)).as("key %d", key).isLessThanOrEqualTo(0);
         }
     }
 
