@@ -203,6 +203,12 @@ public final class Gateway implements AutoCloseable {
         if (!running.admission().refreshInterval().equals(next.admission().refreshInterval())) {
             keys.add("admission.refresh-interval");
         }
+        if (running.admission().perClient().tableSize() != next.admission().perClient().tableSize()) {
+            keys.add("admission.per-client.table-size");
+        }
+        if (running.admission().perClient().ipv6Prefix() != next.admission().perClient().ipv6Prefix()) {
+            keys.add("admission.per-client.ipv6-prefix");
+        }
         if (running.limits().maxHeaderSize() != next.limits().maxHeaderSize()
                 || running.limits().maxInitialLineLength() != next.limits().maxInitialLineLength()) {
             keys.add("max-header-size / max-initial-line-length (for connections already open)");

@@ -44,7 +44,7 @@ final class StatusReport {
         admissionView.put("freeFds", admission.freeFds());
         Map<String, Object> headroom = new LinkedHashMap<>();
         for (Resource resource : Resource.values()) {
-            if (resource != Resource.ACCEPT_RATE) {
+            if (resource.hasHeadroom()) {
                 headroom.put(resource.tag(), Math.round(admission.headroom(resource) * 1000) / 1000.0);
             }
         }

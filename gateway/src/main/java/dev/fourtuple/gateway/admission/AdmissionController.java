@@ -16,6 +16,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -47,8 +48,12 @@ public final class AdmissionController implements AutoCloseable {
     private final Path cgroupRoot;
     private final AtomicInteger admitted = new AtomicInteger();
     private final ChannelFutureListener onAdmittedClose = future -> admitted.decrementAndGet();
+    private final PerClientLimits perClient;
+    /** The close listener of a connection that its client's entry counts: one listener, both releases. */
+    private final ChannelFutureListener onAdmittedClientClose;
     private final @Nullable FdBudget fds;
     private final AtomicInteger refusing = new AtomicInteger();
+    private final AtomicInteger waiting = new AtomicInteger();
     private final AtomicReference<@Nullable Resource> sheddingFor = new AtomicReference<>();
     private final AdmissionMeters meters;
     private final ScheduledExecutorService refresher;
@@ -104,10 +109,11 @@ public final class AdmissionController implements AutoCloseable {
         this.procRoot = procRoot;
         this.cgroupRoot = cgroupRoot;
         // Each admitted client connection is charged 2 fds from the moment it is admitted (itself and its
-        // backend connection, which does not exist yet); refused ones hold 1 while they get their 503.
+        // backend connection, which does not exist yet); refused ones hold 1 while they get their 503, and so
+        // does each accepted connection held back by the accept rate while it waits.
         LongSupplier chargedWithRefusals = () -> {
             long clients = admitted.get();
-            return 2 * clients + Math.max(0, upstream.getAsLong() - clients) + refusing.get();
+            return 2 * clients + Math.max(0, upstream.getAsLong() - clients) + refusing.get() + waiting.get();
         };
         FdBudget budget = null;
         try {
@@ -120,6 +126,12 @@ public final class AdmissionController implements AutoCloseable {
         }
         this.fds = budget;
         this.thresholds = new Thresholds(settings, budget == null ? 0 : budget.limit());
+        PerClientLimits clients = new PerClientLimits(settings.perClient());
+        this.perClient = clients;
+        this.onAdmittedClientClose = future -> {
+            admitted.decrementAndGet();
+            clients.release(future.channel());
+        };
         this.meters = new AdmissionMeters(registry, this);
         refresh();
         this.refresher = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -147,11 +159,13 @@ public final class AdmissionController implements AutoCloseable {
     /**
      * New thresholds (a reload). Admitted connections are untouched; whether to shed is decided afresh.
      * {@code enabled}, {@code refresh-interval} and whether an accept rate exists at all need a restart, because
-     * the listening sockets' handlers and the refresher were set up for them.
+     * the listening sockets' handlers and the refresher were set up for them; so do {@code per-client.table-size}
+     * and {@code per-client.ipv6-prefix} (see {@link PerClientLimits}).
      */
     public void reconfigure(AdmissionSettings settings) {
         FdBudget budget = fds;
         thresholds = new Thresholds(settings, budget == null ? 0 : budget.limit());
+        perClient.reconfigure(settings.perClient());
     }
 
     /** True when admission is on. */
@@ -222,10 +236,53 @@ public final class AdmissionController implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Admits a new connection, or says why not: the gateway's own limits ({@link #check()}), then its
+     * client's ({@code per-client}). An admitted connection counts from now until it closes (and against its
+     * client, when the per-client limits are on). Cheap: called for every accept.
+     */
+    @Nullable Resource admit(Channel child, long nowNanos) {
+        Resource reason = check();
+        if (reason != null) {
+            return reason;
+        }
+        PerClientTable clients = perClient.activeTable();
+        InetAddress address = clients == null ? null : PerClientLimits.address(child);
+        if (clients == null || address == null) {
+            admitted(child);
+            return null;
+        }
+        Resource refused = clients.tryAcquire(perClient.key(address), nowNanos);
+        if (refused == null) {
+            admitted.incrementAndGet();
+            child.closeFuture().addListener(onAdmittedClientClose);
+        }
+        return refused;
+    }
+
     /** A client connection was admitted: it counts (and is charged its fds) until it closes. */
     public void admitted(Channel child) {
         admitted.incrementAndGet();
         child.closeFuture().addListener(onAdmittedClose);
+    }
+
+    /** The per-client limits and their table. */
+    PerClientLimits perClient() {
+        return perClient;
+    }
+
+    /** An accepted connection waits for the accept rate (it holds an fd). Pair with {@link #waitingEnded}. */
+    void waitingStarted() {
+        waiting.incrementAndGet();
+    }
+
+    void waitingEnded() {
+        waiting.decrementAndGet();
+    }
+
+    /** Accepted connections held back by the accept rate now, over all listening sockets. */
+    public long waitingForRate() {
+        return waiting.get();
     }
 
     /** Refused connections still open while they get their 503 (each holds an fd for up to a second). */
@@ -258,13 +315,24 @@ public final class AdmissionController implements AutoCloseable {
         refusing.decrementAndGet();
     }
 
-    /** accept() failed (e.g. EMFILE despite the budget: another fd consumer). */
+    /**
+     * accept() failed (e.g. EMFILE despite the budget: another fd consumer), or, not an IOException, something
+     * on the listening socket's pipeline threw (a bug: logged with its stack trace, not counted as an accept
+     * error). At most one line per log-interval either way.
+     */
     public void acceptFailed(Throwable cause) {
-        meters.acceptError();
+        boolean io = cause instanceof IOException;
+        if (io) {
+            meters.acceptError();
+        }
         long now = System.nanoTime();
         if (now - lastLogNanos > thresholds.settings.logInterval().toNanos()) {
             lastLogNanos = now;
-            log.warn("admission: accept() failed ({}); accepting pauses for a second", cause.getMessage());
+            if (io) {
+                log.warn("admission: accept() failed ({}); accepting pauses for a second", cause.getMessage());
+            } else {
+                log.warn("admission: unexpected error on a listening socket; accepting pauses for a second", cause);
+            }
         }
     }
 
@@ -283,7 +351,7 @@ public final class AdmissionController implements AutoCloseable {
             case DIRECT_MEMORY -> clamp(1 - directUsed());
             case TCP_MEMORY -> clamp(1 - tcpUsed);
             case CGROUP_MEMORY -> clamp(1 - cgroupUsed);
-            case ACCEPT_RATE -> 1;
+            case ACCEPT_RATE, PER_CLIENT_CONNECTIONS, PER_CLIENT_RATE, PER_CLIENT_TABLE_FULL -> 1;
         };
     }
 
@@ -326,6 +394,10 @@ public final class AdmissionController implements AutoCloseable {
             case TCP_MEMORY -> percent(tcpUsed) + " of net.ipv4.tcp_mem pressure";
             case CGROUP_MEMORY -> percent(cgroupUsed) + " of the cgroup's memory limit";
             case ACCEPT_RATE -> "accept-rate " + settings.acceptRate() + "/s";
+            case PER_CLIENT_CONNECTIONS -> "per-client.max-connections " + settings.perClient().maxConnections();
+            case PER_CLIENT_RATE -> "per-client.connect-rate " + settings.perClient().connectRate() + "/s";
+            case PER_CLIENT_TABLE_FULL -> "per-client table " + perClient.live() + " of " + perClient.capacity()
+                    + " with connections open";
         };
     }
 
@@ -367,6 +439,7 @@ public final class AdmissionController implements AutoCloseable {
         Resource reason = firstShedding(t);
         note(reason);
         long now = System.nanoTime();
+        perClient.summarize(meters::refusedCount, now, t.settings.logInterval());
         if (reason != null && now - lastLogNanos >= t.settings.logInterval().toNanos()) {
             long total = meters.refusedTotal();
             log.warn("admission: still shedding ({}: {}); {} refused in the last {} s", reason.tag(), figures(reason),

@@ -11,7 +11,9 @@ import java.util.function.ToDoubleFunction;
  * Meters of admission: {@code fourtuple.admission.state} (0 accepting, 1 shedding),
  * {@code fourtuple.admission.headroom{resource}} (the free fraction of each limit, 0..1),
  * {@code fourtuple.admission.refused{reason}}, {@code fourtuple.admission.resets} (connections reset unread
- * under the fd hard floor) and {@code fourtuple.admission.accept.errors} (accept() failures such as EMFILE).
+ * under the fd hard floor), {@code fourtuple.admission.accept.errors} (accept() failures such as EMFILE), and
+ * of the per-client table {@code fourtuple.admission.client.table.size} (clients remembered),
+ * {@code .live} (those with a connection open) and {@code .capacity} ({@code per-client.table-size}).
  */
 final class AdmissionMeters {
     private final Map<Resource, Counter> refused = new EnumMap<>(Resource.class);
@@ -25,7 +27,7 @@ final class AdmissionMeters {
             refused.put(resource, Counter.builder("fourtuple.admission.refused")
                     .description("New connections refused, by the limit that refused them")
                     .tag("reason", resource.tag()).register(registry));
-            if (resource != Resource.ACCEPT_RATE) {
+            if (resource.hasHeadroom()) {
                 ToDoubleFunction<AdmissionController> headroom = c -> c.headroom(resource);
                 Gauge.builder("fourtuple.admission.headroom", controller, headroom)
                         .description("Free fraction of the limit, 0..1 (1 when the limit does not apply)")
@@ -36,6 +38,15 @@ final class AdmissionMeters {
                 .description("Connections reset unread below the fd hard floor").register(registry);
         acceptErrors = Counter.builder("fourtuple.admission.accept.errors")
                 .description("accept() failures (EMFILE and the like); accepting pauses after each").register(registry);
+        PerClientLimits clients = controller.perClient();
+        Gauge.builder("fourtuple.admission.client.table.size", clients, PerClientLimits::size)
+                .description("Clients the per-client table remembers").register(registry);
+        Gauge.builder("fourtuple.admission.client.table.live", clients, PerClientLimits::live)
+                .description("Clients of the per-client table with a connection open (never evicted)")
+                .register(registry);
+        Gauge.builder("fourtuple.admission.client.table.capacity", clients, PerClientLimits::capacity)
+                .description("Clients the per-client table can hold (admission.per-client.table-size)")
+                .register(registry);
     }
 
     void refused(Resource reason) {
@@ -50,10 +61,17 @@ final class AdmissionMeters {
         acceptErrors.increment();
     }
 
+    long refusedCount(Resource reason) {
+        return (long) refused.get(reason).count();
+    }
+
+    /** Refused and reset for the gateway's own limits (not per-client ones: those are not shedding). */
     long refusedTotal() {
         long total = 0;
-        for (Counter counter : refused.values()) {
-            total += (long) counter.count();
+        for (Map.Entry<Resource, Counter> entry : refused.entrySet()) {
+            if (!entry.getKey().perClient()) {
+                total += (long) entry.getValue().count();
+            }
         }
         return total + (long) resets.count();
     }

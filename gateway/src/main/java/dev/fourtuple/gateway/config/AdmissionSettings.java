@@ -19,6 +19,7 @@ import java.time.Duration;
  * @param refuseExcess     true: connections over the rate get 503; false: they wait in the accept queue
  * @param refreshInterval  how often slow gauges are re-read
  * @param logInterval      at most one WARN per interval while shedding
+ * @param perClient        limits per client address
  */
 public record AdmissionSettings(
         boolean enabled,
@@ -34,7 +35,8 @@ public record AdmissionSettings(
         int acceptRate,
         boolean refuseExcess,
         Duration refreshInterval,
-        Duration logInterval) {
+        Duration logInterval,
+        PerClient perClient) {
 
     /**
      * Shed above {@code high}, accept again below {@code low}; fractions of a limit.
@@ -43,5 +45,21 @@ public record AdmissionSettings(
      * @param low  the low-water mark, 0..high
      */
     public record Watermarks(double high, double low) {
+    }
+
+    /**
+     * Limits per client address; see {@code admission.per-client { }} in reference.conf.
+     *
+     * @param maxConnections open connections per client at most; 0 = off
+     * @param connectRate    new connections per second per client at most (a burst of one second's worth);
+     *                       0 = off
+     * @param ipv6Prefix     IPv6 clients are counted per network of this many leading bits, 32..64
+     * @param tableSize      clients remembered at most
+     */
+    public record PerClient(int maxConnections, int connectRate, int ipv6Prefix, int tableSize) {
+        /** True when either limit is on (the table is only needed then). */
+        public boolean enabled() {
+            return maxConnections > 0 || connectRate > 0;
+        }
     }
 }

@@ -37,6 +37,8 @@ public final class ConfigLoader {
     /** linux/tcp.h MAX_TCP_KEEPIDLE: setsockopt(TCP_KEEPIDLE) refuses more with EINVAL. */
     private static final Duration MAX_TCP_KEEPIDLE = Duration.ofSeconds(32767);
     private static final int MAX_SOURCES = 4096;
+    /** admission.per-client.table-size at most: about 36 bytes of heap an entry, 36 MiB at this size. */
+    private static final int MAX_CLIENT_TABLE = 1 << 20;
     private static final List<String> LOG_LEVELS = List.of("error", "warn", "info", "debug", "trace");
     /** Problems sorted by file, then line (a stable sort: same line keeps the order found). */
     private static final Comparator<ConfigProblem> IN_FILE_ORDER = Comparator
@@ -297,9 +299,20 @@ public final class ConfigLoader {
             }
             Duration refresh = section.duration("refresh-interval", Duration.ofMillis(50), Duration.ofMinutes(1), false);
             Duration log = section.duration("log-interval", Duration.ofSeconds(1), Duration.ofHours(1), false);
+            AdmissionSettings.PerClient perClient = perClient(section.section("per-client"));
             section.rejectUnknownKeys();
             return new AdmissionSettings(enabled, maxConnections, fdReserve, fdHardFloor, heap, direct, tcp, cgroup,
-                    retryAfter, jitter, acceptRate, excess.equals("refuse"), refresh, log);
+                    retryAfter, jitter, acceptRate, excess.equals("refuse"), refresh, log, perClient);
+        }
+
+        private AdmissionSettings.PerClient perClient(ConfigSection section) {
+            int maxConnections = section.integerOr("off", "max-connections", 1, 1_000_000);
+            int connectRate = section.integerOr("off", "connect-rate", 1, 1_000_000);
+            // At least 32 bits: the key of a client is 64 bits, and IPv4 clients own 0:ffff::/32 of that space.
+            int ipv6Prefix = section.integer("ipv6-prefix", 32, 64);
+            int tableSize = section.integer("table-size", 16, MAX_CLIENT_TABLE);
+            section.rejectUnknownKeys();
+            return new AdmissionSettings.PerClient(maxConnections, connectRate, ipv6Prefix, tableSize);
         }
 
         private AdmissionSettings.Watermarks watermarks(ConfigSection section, String prefix) {

@@ -426,9 +426,9 @@ class AdmissionControllerTest {
         controller.refused(Resource.TCP_MEMORY);
 
         assertThat(refusedCount("fds")).isEqualTo(2);
-        assertThat(refusedCount("tcp_memory")).isEqualTo(1);
+        assertThat(refusedCount("tcp-memory")).isEqualTo(1);
         assertThat(refusedCount("connections")).isZero();
-        assertThat(refusedCount("accept_rate")).isZero();
+        assertThat(refusedCount("accept-rate")).isZero();
     }
 
     @Test
@@ -467,6 +467,19 @@ class AdmissionControllerTest {
     }
 
     @Test
+    void aConnectionWaitingForTheAcceptRateHoldsOneFd() {
+        AdmissionController controller = controller("");
+
+        controller.waitingStarted();
+        assertThat(controller.freeFds()).isEqualTo(LIMIT - BASELINE - 1);
+        assertThat(controller.waitingForRate()).isEqualTo(1);
+
+        controller.waitingEnded();
+        assertThat(controller.freeFds()).isEqualTo(LIMIT - BASELINE);
+        assertThat(controller.waitingForRate()).isZero();
+    }
+
+    @Test
     void acceptFailuresAreCounted() {
         AdmissionController controller = controller("");
 
@@ -474,6 +487,73 @@ class AdmissionControllerTest {
         controller.acceptFailed(new IOException("Too many open files"));
 
         assertThat(registry.get("fourtuple.admission.accept.errors").counter().count()).isEqualTo(2);
+    }
+
+    @Test
+    void anExceptionThatIsNotAnIoErrorIsNoAcceptFailure() {
+        AdmissionController controller = controller("");
+
+        controller.acceptFailed(new IllegalStateException("a bug on the listening socket's pipeline"));
+
+        assertThat(registry.get("fourtuple.admission.accept.errors").counter().count()).isZero();
+    }
+
+    @Test
+    void everyReasonIsTaggedInOneStyleLowercaseWithHyphens() {
+        controller("");
+
+        assertThat(Resource.values()).extracting(Resource::tag)
+                .allSatisfy(tag -> assertThat(tag).matches("[a-z]+(-[a-z]+)*"))
+                .contains("direct-memory", "tcp-memory", "cgroup-memory", "accept-rate",
+                        "per-client-connections", "per-client-rate", "per-client-table-full");
+        for (Resource reason : Resource.values()) {
+            assertThat(refusedCount(reason.tag())).as(reason.tag()).isZero();
+        }
+    }
+
+    @Test
+    void headroomIsReportedForTheGatewaysResourcesOnly() {
+        controller("");
+
+        assertThat(registry.find("fourtuple.admission.headroom").gauges())
+                .extracting(gauge -> gauge.getId().getTag("resource"))
+                .containsExactlyInAnyOrder("fds", "connections", "heap", "direct-memory", "tcp-memory",
+                        "cgroup-memory");
+    }
+
+    @Test
+    void perClientRefusalsAreNotShedding() {
+        AdmissionController controller = controller("per-client.max-connections = 1");
+
+        controller.refused(Resource.PER_CLIENT_CONNECTIONS);
+
+        assertThat(refusedCount("per-client-connections")).isEqualTo(1);
+        assertThat(controller.shedding()).isFalse();
+        assertThat(state()).isZero();
+    }
+
+    @Test
+    void theClientTableIsMeasuredAndOnlyBuiltWhenALimitIsOn() {
+        controller("per-client.table-size = 1000");
+
+        assertThat(registry.get("fourtuple.admission.client.table.capacity").gauge().value()).isEqualTo(1000);
+        assertThat(registry.get("fourtuple.admission.client.table.size").gauge().value()).isZero();
+        assertThat(registry.get("fourtuple.admission.client.table.live").gauge().value()).isZero();
+        assertThat(controllers.get(0).perClient().activeTable()).as("both limits off: no table").isNull();
+    }
+
+    @Test
+    void aReloadThatSwitchesALimitOnBuildsTheTableWithTheStartsSize() {
+        AdmissionController controller = controller("per-client.table-size = 1000");
+
+        controller.reconfigure(ProcFixture.settings("per-client { max-connections = 5, table-size = 2000 }"));
+
+        PerClientTable table = controller.perClient().activeTable();
+        assertThat(table).isNotNull();
+        assertThat(table.capacity()).as("table-size needs a restart").isEqualTo(1000);
+
+        controller.reconfigure(ProcFixture.settings("per-client.table-size = 1000"));
+        assertThat(controller.perClient().activeTable()).as("switched off again").isNull();
     }
 
     @Test

@@ -149,7 +149,7 @@ class AdmissionIntegrationTest {
             assertThat(drain(socket.getInputStream())).as("an admitted download completes").isEqualTo(BODY);
         }
         assertThat(gateway.process().isAlive()).isTrue();
-        assertThat(gateway.logText()).contains("admission: shedding new connections: direct_memory")
+        assertThat(gateway.logText()).contains("admission: shedding new connections: direct-memory")
                 .doesNotContain("OutOfMemoryError").doesNotContain("OutOfDirectMemoryError");
     }
 

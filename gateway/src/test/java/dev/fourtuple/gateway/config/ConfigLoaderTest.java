@@ -849,6 +849,55 @@ class ConfigLoaderTest {
                 "upstream.receive-buffer.min");
     }
 
+    @Test
+    void perClientLimitsAreOffByDefaultWithAPrefixOf64AndATableOf65536() throws Exception {
+        AdmissionSettings.PerClient perClient = ConfigLoader.parse(MINIMAL, "test.conf").admission().perClient();
+
+        assertThat(perClient).isEqualTo(new AdmissionSettings.PerClient(0, 0, 64, 65_536));
+        assertThat(perClient.enabled()).isFalse();
+    }
+
+    @Test
+    void perClientLimitsAreReadFromTheFile() throws Exception {
+        AdmissionSettings.PerClient perClient = ConfigLoader.parse(MINIMAL + """
+                admission.per-client { max-connections = 100, connect-rate = 20, ipv6-prefix = 48, table-size = 1000 }
+                """, "test.conf").admission().perClient();
+
+        assertThat(perClient).isEqualTo(new AdmissionSettings.PerClient(100, 20, 48, 1000));
+        assertThat(perClient.enabled()).isTrue();
+        assertThat(ConfigLoader.parse(MINIMAL + "admission.per-client.connect-rate = 5\n", "t").admission()
+                .perClient().enabled()).as("either limit switches the table on").isTrue();
+    }
+
+    static Stream<Arguments> badPerClientValues() {
+        return Stream.of(
+                arguments("max-connections = 0", "max-connections", "0", "off or 1..1000000"),
+                arguments("max-connections = lots", "max-connections", "\"lots\"", "off or 1..1000000"),
+                arguments("connect-rate = 2000000", "connect-rate", "2000000", "off or 1..1000000"),
+                arguments("ipv6-prefix = 128", "ipv6-prefix", "128", "32..64"),
+                arguments("ipv6-prefix = 24", "ipv6-prefix", "24", "32..64"),
+                arguments("table-size = 8", "table-size", "8", "16..1048576"),
+                arguments("table-size = off", "table-size", "\"off\"", "16..1048576"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("badPerClientValues")
+    void badPerClientValueIsOneProblemAtItsLine(String line, String key, String value, String expected)
+            throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "admission {\n  per-client {\n    " + line + "\n  }\n}\n");
+
+        assertProblem(problem, 13, "admission.per-client." + key, value, expected);
+    }
+
+    @Test
+    void unknownPerClientKeyIsRejectedWithASuggestion() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "admission.per-client.max-conections = 5\n");
+
+        assertThat(problem.location()).isEqualTo(file() + ":11");
+        assertThat(problem.key()).isEqualTo("admission.per-client.max-conections");
+        assertThat(problem.expected()).isEqualTo("no such key; did you mean max-connections?");
+    }
+
     private static InetAddress ip(String literal) throws IOException {
         return InetAddress.getByName(literal);
     }

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +26,21 @@ public final class RawHttp implements AutoCloseable {
         Socket socket = new Socket();
         socket.connect(address, 5000);
         socket.setSoTimeout(readTimeoutMillis);
+        return new RawHttp(socket);
+    }
+
+    /** Connects from {@code source} (any of 127.0.0.0/8 is local on Linux: one client address per test client). */
+    public static RawHttp connect(InetSocketAddress address, InetAddress source, int readTimeoutMillis)
+            throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.bind(new InetSocketAddress(source, 0));
+            socket.connect(address, 5000);
+            socket.setSoTimeout(readTimeoutMillis);
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
         return new RawHttp(socket);
     }
 
