@@ -13,7 +13,6 @@ import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelInitializer;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import java.net.InetSocketAddress;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -31,8 +30,6 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
     static final String ENCODER = "encoder";
     static final String DECODER = "decoder";
     static final String PROXY = "proxy";
-    /** Largest body piece handed on at once; pieces are slices of the read buffer, so bigger is cheaper. */
-    private static final int MAX_CHUNK = 64 * 1024;
 
     private final Frontend frontend;
     private final AtomicReference<FrontendSettings> settings;
@@ -58,16 +55,7 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
         FrontendSettings current = settings.get();
         current.socket().applyTo(ch.config());
         Limits limits = current.limits();
-        FrontendRequestDecoder decoder = new FrontendRequestDecoder(new HttpDecoderConfig()
-                .setMaxInitialLineLength(limits.maxInitialLineLength())
-                .setMaxHeaderSize(limits.maxHeaderSize())
-                .setMaxChunkSize(MAX_CHUNK)
-                // Netty's defaults, set here so that no system property can loosen them: CRLF only
-                // (RFC 9112 §2.2), Content-Length beside Transfer-Encoding refused (§6.1), one length (§6.3).
-                .setStrictLineParsing(true)
-                .setUseRfc9112TransferEncoding(true)
-                .setAllowDuplicateContentLengths(false)
-                .setValidateHeaders(true));
+        FrontendRequestDecoder decoder = FrontendRequestDecoder.create(limits);
         FrontendResponseEncoder encoder = new FrontendResponseEncoder();
         ch.pipeline()
                 .addLast(ENCODER, encoder)

@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.config.Limits;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -35,12 +36,29 @@ final class FrontendRequestDecoder extends HttpRequestDecoder {
         }
     };
 
+    /** Largest body piece handed on at once; pieces are slices of the read buffer, so bigger is cheaper. */
+    private static final int MAX_CHUNK = 64 * 1024;
+
     private @Nullable ChannelHandlerContext ctx;
     private boolean paused;
     private boolean inMessage;
 
-    FrontendRequestDecoder(HttpDecoderConfig config) {
+    private FrontendRequestDecoder(HttpDecoderConfig config) {
         super(config);
+    }
+
+    /** The decoder of one client connection. */
+    static FrontendRequestDecoder create(Limits limits) {
+        return new FrontendRequestDecoder(new HttpDecoderConfig()
+                .setMaxInitialLineLength(limits.maxInitialLineLength())
+                .setMaxHeaderSize(limits.maxHeaderSize())
+                .setMaxChunkSize(MAX_CHUNK)
+                // Netty's defaults, set here so that no system property can loosen them: CRLF only
+                // (RFC 9112 §2.2), Content-Length beside Transfer-Encoding refused (§6.1), one length (§6.3).
+                .setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true)
+                .setAllowDuplicateContentLengths(false)
+                .setValidateHeaders(true));
     }
 
     @Override

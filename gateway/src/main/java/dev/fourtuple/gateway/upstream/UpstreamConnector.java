@@ -13,7 +13,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -31,12 +30,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * the source IP the {@link PortLedger} picks.
  */
 public final class UpstreamConnector {
-    /** Response heads from backends may be larger than what we accept from clients; still bounded. */
-    private static final int MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
-    private static final int MAX_RESPONSE_LINE = 16 * 1024;
-    /** Largest body piece handed on at once; pieces are slices of the read buffer, so bigger is cheaper. */
-    private static final int MAX_CHUNK = 64 * 1024;
-
     /** Told how the acquire went; called on the caller's loop, possibly before acquire returns. */
     public interface Callback {
         void onConnected(UpstreamConnectionHandler connection);
@@ -156,10 +149,7 @@ public final class UpstreamConnector {
             return;
         }
         LoopState state = perLoop.get(loop);
-        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(new HttpDecoderConfig()
-                .setMaxInitialLineLength(MAX_RESPONSE_LINE)
-                .setMaxHeaderSize(MAX_RESPONSE_HEADER_SIZE)
-                .setMaxChunkSize(MAX_CHUNK));
+        UpstreamResponseDecoder decoder = UpstreamResponseDecoder.create();
         UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool, backend, decoder);
         Bootstrap bootstrap = state.bootstrap.clone()
                 .channelFactory(transport.socketChannelFactory(backend.address().getAddress()))

@@ -27,14 +27,33 @@ import java.util.List;
  * </ul>
  */
 final class UpstreamResponseDecoder extends HttpResponseDecoder {
+    /** Response heads from backends may be larger than what we accept from clients; still bounded. */
+    private static final int MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
+    private static final int MAX_RESPONSE_LINE = 16 * 1024;
+    /** Largest body piece handed on at once; pieces are slices of the read buffer, so bigger is cheaper. */
+    private static final int MAX_CHUNK = 64 * 1024;
+
     private boolean awaiting;
     private boolean toHead;
     private boolean finalHead;
     private boolean responseStarted;
     private boolean stray;
 
-    UpstreamResponseDecoder(HttpDecoderConfig config) {
+    private UpstreamResponseDecoder(HttpDecoderConfig config) {
         super(config);
+    }
+
+    /** The decoder of one backend connection. */
+    static UpstreamResponseDecoder create() {
+        return new UpstreamResponseDecoder(new HttpDecoderConfig()
+                .setMaxInitialLineLength(MAX_RESPONSE_LINE)
+                .setMaxHeaderSize(MAX_RESPONSE_HEADER_SIZE)
+                .setMaxChunkSize(MAX_CHUNK)
+                // Netty's defaults, set here so that no system property can loosen them (RFC 9112 §2.2, §6.1)
+                .setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true)
+                .setAllowDuplicateContentLengths(false)
+                .setValidateHeaders(true));
     }
 
     /** A request with this method was written: its response is due. */
