@@ -86,6 +86,19 @@ class CheckCommandTest {
                 "fourtuple check --config FILE");
     }
 
+    @Test
+    @Timeout(60)
+    void anUnknownFlagAfterTheConfigExitsTwoNamingIt() throws Exception {
+        Path config = write("gateway.conf", VALID);
+
+        Result result = run("check", "--config", config.toString(), "--bogus");
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).startsWith("check: unknown flag: --bogus (expected: --config FILE, --help)\n"
+                + "usage: fourtuple check --config FILE\n");
+        assertThat(result.out()).isEmpty();
+    }
+
     private Path write(String name, String text) throws IOException {
         Path file = dir.resolve(name);
         Files.writeString(file, text);
