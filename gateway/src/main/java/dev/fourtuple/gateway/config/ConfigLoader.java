@@ -267,6 +267,10 @@ public final class ConfigLoader {
                     && "off".equals(adminValue.unwrapped()))) {
                 adminListen = addressValue(admin, "listen", adminValue, 0);
             }
+            AdminSettings adminSettings = new AdminSettings(adminListen,
+                    admin.duration("header-timeout", MS, Duration.ofHours(1), false),
+                    admin.duration("idle-timeout", MS, Duration.ofHours(24), true),
+                    admin.integer("max-connections", 1, 10_000));
             admin.rejectUnknownKeys();
             ConfigSection logging = root.section("logging");
             String level = logLevel(logging, "level", logging.value("level"));
@@ -276,7 +280,7 @@ public final class ConfigLoader {
                 byLogger.put(logger, logLevel(levels, logger, levels.optionalValue(logger)));
             }
             logging.rejectUnknownKeys();
-            return new OpsSettings(adminListen, grace, level, byLogger);
+            return new OpsSettings(adminSettings, grace, level, byLogger);
         }
 
         private String logLevel(ConfigSection section, String key, @Nullable ConfigValue value) {
