@@ -30,6 +30,10 @@ import org.jspecify.annotations.Nullable;
  *       the close does not reset a client that has not read its answer yet (RFC 9112 §9.6).</li>
  * </ul>
  * Every deadline is an entry in the admin loop's one {@link TimerWheel}: no timer task per connection.
+ *
+ * <p>Tolerated on purpose: a pipelined head that arrives in the same read as the end of the request before
+ * it is timed from that response by idle-timeout, not header-timeout (the guard sees bytes, not where the
+ * codec's heads end). It is bounded all the same.
  */
 final class AdminConnectionHandler extends ChannelDuplexHandler implements TimerWheel.Owner {
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(1);

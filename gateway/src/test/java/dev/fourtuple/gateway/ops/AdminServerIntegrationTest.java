@@ -182,6 +182,17 @@ class AdminServerIntegrationTest {
     }
 
     @Test
+    void aHeadRequestGetsNoBodySoTheNextRequestOnTheConnectionParses() throws Exception {
+        InetSocketAddress admin = start("");
+        try (RawHttp client = RawHttp.connect(admin, 10_000)) {
+            String head = client.send("HEAD /healthz HTTP/1.1\r\nHost: admin\r\n\r\n").readHead();
+            assertThat(head).startsWith("HTTP/1.1 200 OK\r\n").contains("content-length: 3\r\n");
+
+            assertThat(get(client, "/readyz")).as("no body bytes came between").isEqualTo("ready\n");
+        }
+    }
+
+    @Test
     void theConnectionAfterMaxConnectionsGets503AndTheFirstOnesGoOn() throws Exception {
         InetSocketAddress admin = start("admin { max-connections = 3 }");
         List<RawHttp> open = new ArrayList<>();
