@@ -194,9 +194,7 @@ public final class Gateway implements AutoCloseable {
         if (running.eventLoops() != next.eventLoops()) {
             keys.add("event-loops");
         }
-        if (!Objects.equals(running.ops().adminListen(), next.ops().adminListen())) {
-            keys.add("admin.listen");
-        }
+        keys.addAll(running.ops().admin().changedKeys(next.ops().admin()));
         if (running.admission().enabled() != next.admission().enabled()) {
             keys.add("admission.enabled");
         }

@@ -1,5 +1,9 @@
 package dev.fourtuple.gateway;
 
+import dev.fourtuple.gateway.CommandLine.Command;
+import dev.fourtuple.gateway.CommandLine.Flag;
+import dev.fourtuple.gateway.CommandLine.Parsed;
+import dev.fourtuple.gateway.CommandLine.UsageException;
 import dev.fourtuple.gateway.config.ConfigLoader;
 import dev.fourtuple.gateway.config.ConfigProblem;
 import dev.fourtuple.gateway.config.ConfigProblems;
@@ -20,11 +24,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
 
 /**
- * The command line: {@code run} (default), {@code demo}, {@code check}, {@code echo-backend}.
+ * The command line: {@code run} (default), {@code check}, {@code doctor}, {@code demo}, {@code echo-backend},
+ * {@code help}; each command takes only its own flags ({@link CommandLine}).
  * Exit codes: 0 ok, 1 the gateway could not start (e.g. the port is taken), 2 bad usage or invalid config.
  */
 public final class Main {
@@ -32,14 +39,27 @@ public final class Main {
     static final int FAILED = 1;
     static final int INVALID = 2;
 
-    private static final String USAGE = """
-            usage: fourtuple [run] --config FILE     run the gateway
-                   fourtuple demo                    two echo backends and the gateway in front of them
-                   fourtuple check --config FILE     validate a config file: exit 0, or 2 listing every problem
-                   fourtuple doctor --config FILE [--json]   how many connections this host can hold, and
-                                                     which limit binds first (exit 1: below max-connections)
-                   fourtuple echo-backend IP:PORT [NAME]   an HTTP/WebSocket echo backend (tests, benchmarks)
-            """;
+    private static final Flag CONFIG = new Flag("--config", "FILE",
+            "the config file (HOCON); reference.conf supplies every key it leaves out");
+    static final Command RUN = new Command("run", "--config FILE", "run the gateway (the default command)",
+            List.of(CONFIG), "", "", 0, 0);
+    static final Command CHECK = new Command("check", "--config FILE",
+            "validate a config file: exit 0, or 2 listing every problem", List.of(CONFIG), "", "", 0, 0);
+    static final Command DOCTOR = new Command("doctor", "--config FILE [--json]",
+            "how many connections this host can hold, and which limit binds first (exit 1: below max-connections)",
+            List.of(CONFIG,
+                    new Flag("--json", null, "the report as JSON"),
+                    new Flag("--proc-root", "DIR", "read the host's limits under DIR instead of /proc (tests)"),
+                    new Flag("--cgroup-root", "DIR", "read cgroup limits under DIR instead of /sys/fs/cgroup (tests)")),
+            "", "", 0, 0);
+    static final Command DEMO = new Command("demo", "", "two echo backends and the gateway in front of them",
+            List.of(), "", "", 0, 0);
+    static final Command ECHO_BACKEND = new Command("echo-backend", "IP:PORT [NAME]",
+            "an HTTP/WebSocket echo backend (tests, benchmarks)", List.of(), "IP:PORT [NAME]",
+            "the address to listen on (port 0: any free port); NAME goes in X-Backend (default: IP:PORT)", 1, 2);
+    static final Command HELP = new Command("help", "[COMMAND]", "the usage of every command, or of one",
+            List.of(), "COMMAND", "one of: run, check, doctor, demo, echo-backend", 0, 1);
+    private static final List<Command> COMMANDS = List.of(RUN, CHECK, DOCTOR, DEMO, ECHO_BACKEND, HELP);
 
     private Main() {
     }
@@ -53,27 +73,58 @@ public final class Main {
 
     /** Runs a command; returns its exit code, or blocks for the commands that serve until a signal. */
     static int run(String[] args, PrintStream out, PrintStream err) {
-        List<String> rest = new ArrayList<>(Arrays.asList(args));
-        String command = rest.isEmpty() || rest.get(0).startsWith("-") ? "run" : rest.remove(0);
+        List<String> words = new ArrayList<>(Arrays.asList(args));
+        if (!words.isEmpty() && CommandLine.isHelp(words.get(0))) {
+            words.set(0, HELP.name()); // fourtuple --help [COMMAND]
+        }
+        String name = words.isEmpty() || words.get(0).startsWith("-") ? RUN.name() : words.remove(0);
         try {
-            return switch (command) {
-                case "run" -> serve(configOption(rest), err);
-                case "check" -> check(configOption(rest), out, err);
-                case "doctor" -> doctor(rest, out, err);
+            Command command = command(name);
+            Parsed parsed = CommandLine.parse(command, words);
+            if (parsed.help()) {
+                out.print(command.usage());
+                return OK;
+            }
+            return switch (name) {
+                case "run" -> serve(config(command, parsed), err);
+                case "check" -> check(config(command, parsed), out, err);
+                case "doctor" -> doctor(config(command, parsed), parsed, out, err);
                 case "demo" -> Demo.run(out, err);
-                case "echo-backend" -> echoBackend(rest, out, err);
-                case "help", "--help", "-h" -> {
-                    out.print(USAGE);
-                    yield OK;
-                }
-                default -> usage(err, "unknown command: " + command);
+                case "echo-backend" -> echoBackend(parsed.arguments(), out);
+                default -> help(parsed.arguments(), out);
             };
         } catch (UsageException e) {
-            return usage(err, e.getMessage());
+            err.println(e.getMessage());
+            Command command = e.command();
+            err.print(command == null ? CommandLine.usage(COMMANDS) : command.usage());
+            return INVALID;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return FAILED;
         }
+    }
+
+    private static Command command(String name) {
+        for (Command command : COMMANDS) {
+            if (command.name().equals(name)) {
+                return command;
+            }
+        }
+        throw new UsageException(null, "unknown command: " + name + " (expected: "
+                + COMMANDS.stream().map(Command::name).collect(Collectors.joining(", ")) + ")");
+    }
+
+    private static int help(List<String> arguments, PrintStream out) {
+        out.print(arguments.isEmpty() ? CommandLine.usage(COMMANDS) : command(arguments.get(0)).usage());
+        return OK;
+    }
+
+    private static Path config(Command command, Parsed parsed) {
+        String file = parsed.value(CONFIG.name());
+        if (file == null) {
+            throw new UsageException(command, command.name() + ": --config FILE is required");
+        }
+        return Path.of(file);
     }
 
     private static int check(Path file, PrintStream out, PrintStream err) {
@@ -88,8 +139,7 @@ public final class Main {
         }
     }
 
-    private static int doctor(List<String> args, PrintStream out, PrintStream err) {
-        Path file = configOption(args);
+    private static int doctor(Path file, Parsed parsed, PrintStream out, PrintStream err) {
         GatewayConfig config;
         try {
             config = ConfigLoader.load(file);
@@ -98,8 +148,8 @@ public final class Main {
             return INVALID;
         }
         // --proc-root and --cgroup-root point doctor at fixture files (tests); the defaults are this host's.
-        Path proc = Path.of(option(args, "--proc-root", "/proc"));
-        Path cgroup = Path.of(option(args, "--cgroup-root", "/sys/fs/cgroup"));
+        Path proc = Path.of(Objects.requireNonNullElse(parsed.value("--proc-root"), "/proc"));
+        Path cgroup = Path.of(Objects.requireNonNullElse(parsed.value("--cgroup-root"), "/sys/fs/cgroup"));
         HostLimits host;
         try {
             host = HostLimits.read(proc, cgroup, Runtime.getRuntime().availableProcessors());
@@ -108,7 +158,7 @@ public final class Main {
             return FAILED;
         }
         Doctor.Report report = Doctor.report(config, host);
-        if (args.contains("--json")) {
+        if (parsed.has("--json")) {
             try {
                 out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(Doctor.json(report)));
             } catch (IOException e) {
@@ -119,11 +169,6 @@ public final class Main {
             out.print(Doctor.text(report));
         }
         return report.belowMaxConnections() ? FAILED : OK;
-    }
-
-    private static String option(List<String> args, String name, String fallback) {
-        int i = args.indexOf(name);
-        return i >= 0 && i + 1 < args.size() ? args.get(i + 1) : fallback;
     }
 
     private static int serve(Path file, PrintStream err) throws InterruptedException {
@@ -177,35 +222,21 @@ public final class Main {
         return FAILED;
     }
 
-    private static int echoBackend(List<String> args, PrintStream out, PrintStream err) throws InterruptedException {
-        if (args.isEmpty()) {
-            throw new UsageException("echo-backend needs IP:PORT");
+    private static int echoBackend(List<String> arguments, PrintStream out) throws InterruptedException {
+        String[] hostPort = arguments.get(0).split(":(?=[0-9]{1,5}$)");
+        int port = hostPort.length == 2 ? Integer.parseInt(hostPort[1]) : -1;
+        InetSocketAddress address = port >= 0 && port <= 65535 ? new InetSocketAddress(hostPort[0], port) : null;
+        if (address == null || address.isUnresolved()) {
+            throw new UsageException(ECHO_BACKEND, "echo-backend: " + arguments.get(0)
+                    + " (expected: IP:PORT, an address of this host and a port 0..65535)");
         }
-        String[] hostPort = args.get(0).split(":(?=[0-9]+$)");
-        if (hostPort.length != 2) {
-            throw new UsageException("echo-backend: " + args.get(0) + " (expected: IP:PORT)");
-        }
-        String name = args.size() > 1 ? args.get(1) : args.get(0);
+        String name = arguments.size() > 1 ? arguments.get(1) : arguments.get(0);
         TransportKind transport = TransportSelector.select(TransportChoice.AUTO).kind();
-        EchoBackend backend = EchoBackend.start(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])),
-                name, transport, 0);
+        EchoBackend backend = EchoBackend.start(address, name, transport, 0);
         out.println("echo backend " + name + " on " + Gateway.format(backend.address()) + " (" + transport.configName() + ")");
         Signals.onTerminate(backend::close);
         new CountDownLatch(1).await();
         return OK;
-    }
-
-    private static Path configOption(List<String> args) {
-        for (int i = 0; i < args.size(); i++) {
-            String arg = args.get(i);
-            if (arg.equals("--config") && i + 1 < args.size()) {
-                return Path.of(args.get(i + 1));
-            }
-            if (arg.startsWith("--config=")) {
-                return Path.of(arg.substring("--config=".length()));
-            }
-        }
-        throw new UsageException("--config FILE is required");
     }
 
     static void printProblems(String source, ConfigProblems e, PrintStream err) {
@@ -213,19 +244,5 @@ public final class Main {
             err.println(problem);
         }
         err.println(source + ": " + e.problems().size() + " problem(s); nothing was started");
-    }
-
-    private static int usage(PrintStream err, String message) {
-        err.println(message);
-        err.print(USAGE);
-        return INVALID;
-    }
-
-    private static final class UsageException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        UsageException(String message) {
-            super(message);
-        }
     }
 }

@@ -68,8 +68,8 @@ final class Service implements AutoCloseable {
         AdminServer admin = null;
         SystemdNotifier notifier = SystemdNotifier.fromEnvironment(System.getenv());
         try {
-            if (config.ops().adminListen() != null) {
-                admin = AdminServer.start(config.ops().adminListen(), registry::scrape,
+            if (config.ops().admin().listen() != null) {
+                admin = AdminServer.start(config.ops().admin(), registry::scrape,
                         () -> StatusReport.of(gateway, gateway.draining() ? "draining" : "ready"),
                         () -> !gateway.draining());
                 log.info("admin on http://{}/ (metrics, healthz, readyz, status)", Gateway.format(admin.address()));
@@ -77,7 +77,7 @@ final class Service implements AutoCloseable {
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
             gateway.close();
             notifier.close();
-            throw new IllegalStateException("admin.listen: " + Gateway.format(config.ops().adminListen())
+            throw new IllegalStateException("admin.listen: " + Gateway.format(config.ops().admin().listen())
                     + " (expected: an address this host can bind; bind says: " + e.getMessage() + ")", e);
         }
         Service service = new Service(file, registry, gateway, admin, notifier);

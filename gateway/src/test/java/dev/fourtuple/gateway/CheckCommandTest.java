@@ -86,6 +86,52 @@ class CheckCommandTest {
                 "fourtuple check --config FILE");
     }
 
+    @Test
+    @Timeout(60)
+    void anUnknownFlagAfterTheConfigExitsTwoNamingIt() throws Exception {
+        Path config = write("gateway.conf", VALID);
+
+        Result result = run("check", "--config", config.toString(), "--bogus");
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).startsWith("check: unknown flag: --bogus (expected: --config FILE, --help)\n"
+                + "usage: fourtuple check --config FILE\n");
+        assertThat(result.out()).isEmpty();
+    }
+
+    @Test
+    @Timeout(60)
+    void aMissingRequiredIncludeExitsTwoNamingTheIncludingFileAndLine() throws Exception {
+        Path config = write("gateway.conf", VALID + "\ninclude required(\"missing.conf\")\n");
+
+        Result result = run("check", "--config", config.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).isEqualTo(config + ":7: include: required(\"missing.conf\") (expected: a readable "
+                + "file " + dir.resolve("missing.conf") + ", or a resource missing.conf on the classpath)\n"
+                + config + ": 1 problem(s); nothing was started\n");
+    }
+
+    @Test
+    @Timeout(60)
+    void aConfigNamedWithoutDirectoryFindsTheIncludeNextToIt() throws Exception {
+        // Typesafe Config resolves an include against the including file's parent; "gateway.conf" has none.
+        write("gateway.conf", VALID + "include required(\"limits.conf\")\n");
+        write("limits.conf", "backlog = 0\n");
+
+        Result result = runIn(dir, "check", "--config", "gateway.conf");
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).as("limits.conf was read: its value is the problem")
+                .contains("./limits.conf:1: backlog: 0 (expected: 1..65535)",
+                        "gateway.conf: 1 problem(s); nothing was started");
+
+        write("limits.conf", "backlog = 100\n");
+        Result fixed = runIn(dir, "check", "--config", "gateway.conf");
+        assertThat(fixed.exit()).as(fixed.toString()).isZero();
+        assertThat(fixed.out()).contains("gateway.conf: ok (1 route(s), 1 cluster(s))");
+    }
+
     private Path write(String name, String text) throws IOException {
         Path file = dir.resolve(name);
         Files.writeString(file, text);
@@ -93,6 +139,10 @@ class CheckCommandTest {
     }
 
     private Result run(String... args) throws IOException, InterruptedException {
+        return runIn(null, args);
+    }
+
+    private Result runIn(Path workingDirectory, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"),
@@ -101,7 +151,8 @@ class CheckCommandTest {
         // Files, not pipes: a child that fills a pipe nobody reads yet would block.
         File out = dir.resolve("stdout.txt").toFile();
         File err = dir.resolve("stderr.txt").toFile();
-        Process process = new ProcessBuilder(command).redirectOutput(out).redirectError(err).start();
+        Process process = new ProcessBuilder(command).redirectOutput(out).redirectError(err)
+                .directory(workingDirectory == null ? null : workingDirectory.toFile()).start();
         try {
             assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("exited within 30 s: %s", command).isTrue();
         } finally {

@@ -192,6 +192,19 @@ class DoctorCommandTest {
         assertThat(result.err()).isEmpty();
     }
 
+    @Test
+    @Timeout(60)
+    void aMistypedJsonFlagExitsTwoNamingItInsteadOfPrintingText() throws Exception {
+        Path config = write(dir, "gateway.conf", CONFIG);
+
+        Result result = doctor(config, "--jsn", "--proc-root", proc.toString(), "--cgroup-root", cgroup.toString());
+
+        assertThat(result.exit()).as(result.toString()).isEqualTo(2);
+        assertThat(result.err()).startsWith("doctor: unknown flag: --jsn (expected: --config FILE, --json, "
+                + "--proc-root DIR, --cgroup-root DIR, --help)\n");
+        assertThat(result.out()).as("neither the text report nor JSON").isEmpty();
+    }
+
     private static Path write(Path root, String relative, String text) throws IOException {
         Path file = root.resolve(relative);
         Files.createDirectories(file.getParent());

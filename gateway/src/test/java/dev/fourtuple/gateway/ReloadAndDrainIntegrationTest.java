@@ -149,16 +149,23 @@ class ReloadAndDrainIntegrationTest {
         gateway.process().destroy(); // SIGTERM
 
         await().atMost(Duration.ofSeconds(2)).until(() -> refuses(port));
+        assertAllEcho(tunnels); // the port is closed, the tunnels still relay
         HttpResponse<String> answered = poll.get(10, TimeUnit.SECONDS);
         assertThat(answered.statusCode()).isEqualTo(200);
         assertThat(answered.body()).isEqualTo("polled after 1500 ms\n");
         assertThat(gateway.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         assertThat(gateway.process().exitValue()).isZero();
-        // The 200 tunnels never end by themselves: they hold the drain to its timeout, then are closed.
+        // The 200 tunnels never end by themselves: they hold the drain to its timeout, then the drain closes
+        // them, all 200 (not the process exit, which would close them too), and every client is told.
         assertThat(took).isBetween(Duration.ofMillis(2900), Duration.ofSeconds(8));
+        assertThat(gateway.logText()).contains("draining: listener closed, ",
+                "drain timeout: closing 200 client connection(s) still open");
+        for (WebSocketProbe probe : tunnels) {
+            // A close frame or a cut connection: either way the client knows; only a hang times out here.
+            probe.closed().handle((code, error) -> code).get(5, TimeUnit.SECONDS);
+        }
         await().atMost(Duration.ofSeconds(5)).until(() -> a.openConnections() == 0);
-        assertThat(tunnels).isNotEmpty();
     }
 
     private EchoBackend backend(String name) throws Exception {

@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
+import java.io.File;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URL;
@@ -50,26 +51,44 @@ public final class ConfigLoader {
 
     /** Loads and validates a config file. */
     public static GatewayConfig load(Path file) throws ConfigProblems {
+        // Typesafe Config looks for an include next to the including file, in its parent directory; a bare
+        // "gateway.conf" has none, and its includes would be looked for on the classpath only. "./gateway.conf"
+        // has one; the origin keeps the name as given.
+        boolean bare = file.getParent() == null;
+        File input = bare ? new File(".", file.toString()) : file.toFile();
+        IncludeTrail trail = IncludeTrail.ofFile(input.toPath(), file.toString());
+        ConfigParseOptions options = ConfigParseOptions.defaults().setAllowMissing(false)
+                .setSyntax(ConfigSyntax.CONF).setIncluder(trail);
         Config user;
         try {
-            user = ConfigFactory.parseFile(file.toFile(),
-                    ConfigParseOptions.defaults().setAllowMissing(false).setSyntax(ConfigSyntax.CONF));
+            user = ConfigFactory.parseFile(input, bare ? options.setOriginDescription(file.toString()) : options);
         } catch (ConfigException e) {
-            throw fromException(e, file.toString());
+            throw fromException(e, trail, file.toString());
         }
+        requireIncludes(trail);
         return map(user, file.toString());
     }
 
     /** Loads and validates config text (tests, the embedded demo config). */
     public static GatewayConfig parse(String hocon, String sourceName) throws ConfigProblems {
+        IncludeTrail trail = IncludeTrail.ofText(hocon, sourceName);
         Config user;
         try {
-            user = ConfigFactory.parseString(hocon,
-                    ConfigParseOptions.defaults().setOriginDescription(sourceName).setSyntax(ConfigSyntax.CONF));
+            user = ConfigFactory.parseString(hocon, ConfigParseOptions.defaults().setOriginDescription(sourceName)
+                    .setSyntax(ConfigSyntax.CONF).setIncluder(trail));
         } catch (ConfigException e) {
-            throw fromException(e, sourceName);
+            throw fromException(e, trail, sourceName);
         }
+        requireIncludes(trail);
         return map(user, sourceName);
+    }
+
+    /** A required include that failed is a problem even when Typesafe Config went on without it. */
+    private static void requireIncludes(IncludeTrail trail) throws ConfigProblems {
+        ConfigProblem failure = trail.failure();
+        if (failure != null) {
+            throw new ConfigProblems(List.of(failure));
+        }
     }
 
     private static GatewayConfig map(Config user, String source) throws ConfigProblems {
@@ -111,6 +130,12 @@ public final class ConfigLoader {
         } catch (NumberFormatException e) {
             return 0;
         }
+    }
+
+    /** A parse failure: at the include statement when an include failed, else as Typesafe Config tells it. */
+    private static ConfigProblems fromException(ConfigException e, IncludeTrail trail, String source) {
+        ConfigProblem failure = trail.failure();
+        return failure != null ? new ConfigProblems(List.of(failure)) : fromException(e, source);
     }
 
     private static ConfigProblems fromException(ConfigException e, String source) {
@@ -252,6 +277,10 @@ public final class ConfigLoader {
                     && "off".equals(adminValue.unwrapped()))) {
                 adminListen = addressValue(admin, "listen", adminValue, 0);
             }
+            AdminSettings adminSettings = new AdminSettings(adminListen,
+                    admin.duration("header-timeout", MS, Duration.ofHours(1), false),
+                    admin.duration("idle-timeout", MS, Duration.ofHours(24), true),
+                    admin.integer("max-connections", 1, 10_000));
             admin.rejectUnknownKeys();
             ConfigSection logging = root.section("logging");
             String level = logLevel(logging, "level", logging.value("level"));
@@ -261,7 +290,7 @@ public final class ConfigLoader {
                 byLogger.put(logger, logLevel(levels, logger, levels.optionalValue(logger)));
             }
             logging.rejectUnknownKeys();
-            return new OpsSettings(adminListen, grace, level, byLogger);
+            return new OpsSettings(adminSettings, grace, level, byLogger);
         }
 
         private String logLevel(ConfigSection section, String key, @Nullable ConfigValue value) {

@@ -1,63 +1,67 @@
 package dev.fourtuple.gateway.ops;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.fourtuple.gateway.config.AdminSettings;
+import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.transport.EventLoops;
 import dev.fourtuple.gateway.transport.TransportKind;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandler.Sharable;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
  * The admin HTTP server on its own single NIO event loop, apart from the gateway's loops and never subject to
  * admission: {@code /metrics} (Prometheus text), {@code /healthz}, {@code /readyz} (503 once draining starts),
- * {@code /status} (JSON). Pipeline: {@code [codec] → [aggregator] → [admin: AdminHandler]}.
+ * {@code /status} (JSON). Pipeline of each connection:
+ * {@code [guard: AdminConnectionHandler] → [codec: HttpServerCodec] → [admin: AdminRequestHandler]}: the guard
+ * owns the connection (max-connections, header and idle timeouts, polite close), the request handler answers.
+ * Fixed limits: {@link #MAX_REQUEST_LINE}, {@link #MAX_HEAD}, no request body.
  */
 public final class AdminServer implements AutoCloseable {
-    private static final int MAX_REQUEST = 16 * 1024;
+    /** Longest request line in bytes; longer gets 414. */
+    static final int MAX_REQUEST_LINE = 4 * 1024;
+    /** Largest request head (all header lines) in bytes; larger gets 431. */
+    static final int MAX_HEAD = 8 * 1024;
+
+    static final String GUARD = "guard";
+    static final String CODEC = "codec";
+    static final String ADMIN = "admin";
 
     private final EventLoops loops;
+    private final TimerWheel wheel;
     private final Channel channel;
 
-    private AdminServer(EventLoops loops, Channel channel) {
+    private AdminServer(EventLoops loops, TimerWheel wheel, Channel channel) {
         this.loops = loops;
+        this.wheel = wheel;
         this.channel = channel;
     }
 
     /**
-     * Binds and serves.
+     * Binds {@code settings.listen()} and serves.
      *
      * @param metrics the Prometheus text exposition, fresh per call
      * @param status  the /status tree, fresh per call
      * @param ready   whether /readyz says 200
      */
-    public static AdminServer start(InetSocketAddress address, Supplier<String> metrics,
+    public static AdminServer start(AdminSettings settings, Supplier<String> metrics,
             Supplier<Map<String, Object>> status, BooleanSupplier ready) throws InterruptedException {
+        InetSocketAddress address = Objects.requireNonNull(settings.listen(), "admin.listen is off");
         EventLoops loops = EventLoops.start(TransportKind.NIO, 1, "fourtuple-admin");
+        TimerWheel wheel = TimerWheel.start(loops.loops().get(0));
         try {
-            AdminHandler handler = new AdminHandler(metrics, status, ready);
+            AdminConnections connections = new AdminConnections(wheel, settings);
+            AdminRequestHandler admin = new AdminRequestHandler(metrics, status, ready);
+            HttpDecoderConfig limits = new HttpDecoderConfig()
+                    .setMaxInitialLineLength(MAX_REQUEST_LINE)
+                    .setMaxHeaderSize(MAX_HEAD);
             Channel channel = new ServerBootstrap()
                     .group(loops.group())
                     .channelFactory(TransportKind.NIO.serverChannelFactory(address.getAddress()))
@@ -65,14 +69,15 @@ public final class AdminServer implements AutoCloseable {
                         @Override
                         protected void initChannel(Channel ch) {
                             ch.pipeline()
-                                    .addLast("codec", new HttpServerCodec())
-                                    .addLast("aggregator", new HttpObjectAggregator(MAX_REQUEST))
-                                    .addLast("admin", handler);
+                                    .addLast(GUARD, new AdminConnectionHandler(connections))
+                                    .addLast(CODEC, new HttpServerCodec(limits))
+                                    .addLast(ADMIN, admin);
                         }
                     })
                     .bind(address).sync().channel();
-            return new AdminServer(loops, channel);
+            return new AdminServer(loops, wheel, channel);
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
+            wheel.stop();
             loops.shutdown(Duration.ofSeconds(2));
             throw e;
         }
@@ -85,67 +90,7 @@ public final class AdminServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
+        wheel.stop();
         loops.shutdown(Duration.ofSeconds(2));
-    }
-
-    /** Answers the four admin paths; stateless, one instance for every connection. */
-    @Sharable
-    static final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
-        private final Supplier<String> metrics;
-        private final Supplier<Map<String, Object>> status;
-        private final BooleanSupplier ready;
-
-        AdminHandler(Supplier<String> metrics, Supplier<Map<String, Object>> status, BooleanSupplier ready) {
-            this.metrics = metrics;
-            this.status = status;
-            this.ready = ready;
-        }
-
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws Exception {
-            String path = new QueryStringDecoder(request.uri()).path();
-            FullHttpResponse response;
-            if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
-                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET only\n");
-            } else {
-                response = switch (path) {
-                    case "/metrics" -> respond(HttpResponseStatus.OK, metrics.get(),
-                            "text/plain; version=0.0.4; charset=utf-8");
-                    case "/healthz" -> text(HttpResponseStatus.OK, "ok\n");
-                    case "/readyz" -> ready.getAsBoolean() ? text(HttpResponseStatus.OK, "ready\n")
-                            : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready (starting or draining)\n");
-                    case "/status" -> respond(HttpResponseStatus.OK, JSON.writeValueAsString(status.get()),
-                            "application/json");
-                    default -> text(HttpResponseStatus.NOT_FOUND, "try /metrics, /healthz, /readyz, /status\n");
-                };
-            }
-            boolean keepAlive = HttpUtil.isKeepAlive(request);
-            HttpUtil.setKeepAlive(response, keepAlive);
-            if (keepAlive) {
-                ctx.writeAndFlush(response);
-            } else {
-                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-            }
-        }
-
-        private static FullHttpResponse text(HttpResponseStatus status, String body) {
-            return respond(status, body, "text/plain; charset=utf-8");
-        }
-
-        private static FullHttpResponse respond(HttpResponseStatus status, String body, String contentType) {
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                    Unpooled.wrappedBuffer(bytes));
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType)
-                    .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-            return response;
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
     }
 }

@@ -5,15 +5,22 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
+import dev.fourtuple.gateway.testing.HeldBackend;
 import dev.fourtuple.gateway.testing.RawHttp;
 import dev.fourtuple.gateway.transport.TransportKind;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -98,23 +105,62 @@ class LongPollIntegrationTest {
         });
     }
 
+    /**
+     * 300 long-polls wait at once, for longer than request-timeout and idle-timeout, and cost no thread: the
+     * backend holds every request until all 300 are in flight (no timer to race), and the threads alive with
+     * 300 waiting are those that were alive with one.
+     */
     @Test
     void manyConcurrentLongPollsAreAllAnswered() throws Exception {
-        fixture = closer.track(GatewayFixture.start(transport, 2,
-                backends -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends))));
+        HeldBackend held = closer.track(HeldBackend.start());
+        fixture = closer.track(GatewayFixture.start(transport, 0, none -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE,
+                "[\"127.0.0.1:" + held.address().getPort() + "\"]")));
+        // The client's own threads: its selector (started with it) and this fixed pool, started now.
+        ThreadPoolExecutor clientThreads = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), new DefaultThreadFactory("poll-client", true));
+        clientThreads.prestartAllCoreThreads();
+        closer.track(clientThreads::shutdownNow);
+        HttpClient many = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(clientThreads).build();
         List<CompletableFuture<HttpResponse<String>>> polls = new ArrayList<>();
-        HttpClient many = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        for (int i = 0; i < 300; i++) {
-            polls.add(many.sendAsync(HttpRequest.newBuilder(fixture.http("/poll?wait=2000")).build(),
-                    HttpResponse.BodyHandlers.ofString()));
+        polls.add(poll(many));
+        await().pollInSameThread().atMost(Duration.ofSeconds(10)).until(() -> held.holding() == 1);
+        Set<Thread> withOneWaiting = Thread.getAllStackTraces().keySet();
+
+        for (int i = 1; i < 300; i++) {
+            polls.add(poll(many));
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.gateway().upstreamMeters().active() == 300);
-        long threads = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("fourtuple-loop")).count();
+        await().pollInSameThread().atMost(Duration.ofSeconds(20)).until(() -> held.holding() == 300);
+        assertThat(fixture.gateway().upstreamMeters().active()).isEqualTo(300);
+        assertThat(fixture.gateway().inboundMeters().active()).isEqualTo(300);
+        List<String> started = Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> !withOneWaiting.contains(thread)).map(Thread::getName).toList();
+        assertThat(started).as("threads started for 299 more waiting requests").isEmpty();
+        assertThat(loopThreads()).as("the gateway's event loops").hasSize(2);
+
+        // Past request-timeout and idle-timeout (1 s) for every one of them: the long-poll route waits on.
+        await().pollInSameThread().atMost(Duration.ofSeconds(10))
+                .until(() -> held.shortestHold().compareTo(Duration.ofMillis(1500)) >= 0);
+        assertThat(polls).noneMatch(CompletableFuture::isDone);
+        held.release();
 
         for (CompletableFuture<HttpResponse<String>> poll : polls) {
-            assertThat(poll.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            HttpResponse<String> response = poll.get(20, TimeUnit.SECONDS);
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body()).isEqualTo(HeldBackend.BODY);
         }
-        assertThat(threads).as("300 waiting requests, still only the two event loops").isEqualTo(2);
+    }
+
+    private CompletableFuture<HttpResponse<String>> poll(HttpClient client) {
+        return client.sendAsync(HttpRequest.newBuilder(fixture.http("/poll/held")).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The distinct threads that run the gateway's loops. */
+    private Set<Thread> loopThreads() throws Exception {
+        Set<Thread> threads = new HashSet<>();
+        for (EventLoop loop : fixture.gateway().eventLoops()) {
+            threads.add(loop.submit(Thread::currentThread).get(5, TimeUnit.SECONDS));
+        }
+        return threads;
     }
 }
