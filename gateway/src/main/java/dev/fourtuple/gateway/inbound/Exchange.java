@@ -261,7 +261,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             }
             phase = Phase.INTERIM; // 100 Continue, 103 Early Hints: passed on, the final response follows
             if (!clientVersion.equals(HttpVersion.HTTP_1_0)) { // RFC 9110 §15.2: no 1xx to an HTTP/1.0 client
-                ProxyHeaders.removeHopByHop(response.headers());
+                ProxyHeaders.prepareInterim(response);
                 down.write(response, down.voidPromise());
             } else {
                 ReferenceCountUtil.release(response);

@@ -118,11 +118,24 @@ final class ProxyHeaders {
     }
 
     /**
-     * What makes a response's framing something the gateway will not relay (502): a status outside 100-599
-     * (RFC 9110 §15), or a Transfer-Encoding other than chunked alone (RFC 9112 §6.1: the only coding relayed;
+     * Rewrites an interim (1xx) response for an HTTP/1.1 client: its hop-by-hop headers go, and it is sent in
+     * the version the gateway speaks (RFC 9110 §6.2: a proxy sends its own version).
+     */
+    static void prepareInterim(HttpResponse response) {
+        removeHopByHop(response.headers());
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+    }
+
+    /**
+     * What makes a response's framing something the gateway will not relay (502): a version other than
+     * HTTP/1.0 or 1.1, a status outside 100-599 (RFC 9110 §15), or a Transfer-Encoding other than chunked alone (RFC 9112 §6.1: the only coding relayed;
      * §6.3 rule 4 would make the body close-delimited, which the decoder did not do). Null when it is fine.
      */
     static @Nullable String badFraming(HttpResponse response) {
+        HttpVersion version = response.protocolVersion();
+        if (version != HttpVersion.HTTP_1_1 && version != HttpVersion.HTTP_1_0) {
+            return "version " + version.text(); // RFC 9112 §2.3: an HTTP/1.x connection speaks HTTP/1.x
+        }
         int code = response.status().code();
         if (code < 100 || code > 599) {
             return "status " + code;
