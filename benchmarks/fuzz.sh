@@ -12,5 +12,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10m}"
-mvn -B -q -pl gateway -am -DskipTests install >/dev/null
-exec mvn -B -o -pl gateway surefire:test@fuzz -Dfuzz.duration="$duration"
+mvn -B -q -pl gateway test-compile
+exec mvn -B -pl gateway surefire:test@fuzz -Dfuzz.duration="$duration"
