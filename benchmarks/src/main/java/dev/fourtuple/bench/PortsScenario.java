@@ -10,6 +10,7 @@ import dev.fourtuple.gateway.host.EphemeralPorts;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -28,12 +29,15 @@ import java.util.stream.Collectors;
  *
  * <pre>
  * java -cp CLASSPATH dev.fourtuple.bench.PortsScenario --sources 127.0.0.2,127.0.0.3 --backends 2 --tunnels 420
- *      [--no-port false] [--kernel-only] [--close-half] [--transport epoll]
+ *      [--no-port false] [--kernel-only] [--close-half [--close-with reset|fin]] [--transport epoll]
  * </pre>
  *
  * Prints one line {@code RESULT {json}}: tunnels attempted, held (101), refused (by status), errors
  * (including handshakes that hung past 10 s), echoed, the gateway's per-tuple use, and, with
- * {@code --close-half}, how many could be opened again after closing half, and TIME_WAIT counts.
+ * {@code --close-half}, how many could be opened again after closing half, and TIME_WAIT counts. Clients leave
+ * with a reset by default (a client that vanished: a killed process, a NAT that forgot it), or with
+ * {@code --close-with fin} with a FIN, which the gateway relays to the backend as a FIN (RFC 9293 §3.6: the
+ * client may still read), so the gateway is the first to close those upstream connections.
  *
  * <p>Clients bind explicit local ports from 20000 up, outside the ephemeral range under test, so only the
  * gateway's upstream side competes for ephemeral ports. {@code --kernel-only} makes the gateway's ledger
@@ -58,6 +62,7 @@ public final class PortsScenario {
         boolean noPort = Boolean.parseBoolean(options.getOrDefault("no-port", "true"));
         boolean kernelOnly = options.containsKey("kernel-only");
         boolean closeHalf = options.containsKey("close-half");
+        boolean closeWithFin = "fin".equals(options.getOrDefault("close-with", "reset"));
         TransportKind transport = TransportKind.valueOf(options.getOrDefault("transport", "epoll").toUpperCase(Locale.ROOT));
         if (kernelOnly) {
             System.setProperty("fourtuple.upstream.kernel-only", "true");
@@ -89,7 +94,7 @@ public final class PortsScenario {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             Gateway gateway = Gateway.start(parsed, registry);
             try (TunnelClients clients = new TunnelClients(TransportKind.EPOLL, 2)) {
-                run(gateway, clients, tunnels, closeHalf, result);
+                run(gateway, clients, tunnels, closeHalf, closeWithFin, result);
                 result.put("eaddrnotavail", Math.round(registry.get("fourtuple.upstream.eaddrnotavail").counter().count()));
             } finally {
                 gateway.close();
@@ -101,7 +106,7 @@ public final class PortsScenario {
     }
 
     private static void run(Gateway gateway, TunnelClients clients, int tunnels, boolean closeHalf,
-            Map<String, Object> result) throws Exception {
+            boolean closeWithFin, Map<String, Object> result) throws Exception {
         List<Channel> open = new ArrayList<>();
         Map<Integer, Integer> refused = new LinkedHashMap<>();
         List<String> errors = new ArrayList<>();
@@ -116,7 +121,10 @@ public final class PortsScenario {
         if (closeHalf) {
             int half = open.size() / 2;
             for (Channel channel : open.subList(0, half)) {
-                channel.close(); // the client vanishes: the gateway must tear the tunnel down both ways
+                if (!closeWithFin) {
+                    channel.config().setOption(ChannelOption.SO_LINGER, 0); // the client vanishes: a reset
+                }
+                channel.close(); // the gateway must tear the tunnel down both ways
             }
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
             while (gateway.upstreamMeters().active() > open.size() - half && System.nanoTime() < deadline) {
@@ -128,6 +136,7 @@ public final class PortsScenario {
             List<String> errorsAgain = new ArrayList<>();
             openTunnels(clients, half, FIRST_CLIENT_PORT + tunnels, reopened, refusedAgain, errorsAgain);
             result.put("closed", half);
+            result.put("closedWith", closeWithFin ? "fin" : "reset");
             result.put("reopened", reopened.size());
             result.put("reopenRefused", refusedAgain);
             result.put("reopenErrors", errorsAgain.size());

@@ -101,8 +101,9 @@ class PortsNamespaceTest {
         assertThat(without.get("errors").asInt() + with.get("errors").asInt()).isZero();
     }
 
+    /** Clients that vanish (a reset): nothing can be in flight, so the gateway resets upstream too. */
     @Test
-    void closingHalfTheTunnelsFreesTheirPortsAtOnce() throws Exception {
+    void clientsThatVanishFreeTheirPortsAtOnce() throws Exception {
         JsonNode result = scenario("--sources", "127.0.0.2,127.0.0.3", "--backends", "2",
                 "--tunnels", String.valueOf(4 * P), "--close-half");
 
@@ -113,6 +114,24 @@ class PortsNamespaceTest {
         assertThat(result.get("reopenedEchoed").asInt()).isEqualTo(closed);
         assertThat(result.get("timeWaitAfterClose").get("gatewayUpstream").asInt())
                 .as("no TIME_WAIT left on the gateway's upstream tuples").isZero();
+    }
+
+    /**
+     * Clients that close with a FIN may still be reading (RFC 9293 §3.6): the FIN is relayed, the backend closes
+     * in turn, and the gateway, which sent the first FIN upstream, keeps the TIME_WAIT, one per tunnel. The
+     * price of losing nothing a half-closed client may still be owed; README, "TIME_WAIT".
+     */
+    @Test
+    void clientsThatCloseWithAFinHaveItRelayedUpstream() throws Exception {
+        JsonNode result = scenario("--sources", "127.0.0.2,127.0.0.3", "--backends", "2",
+                "--tunnels", String.valueOf(2 * P), "--close-half", "--close-with", "fin");
+
+        int closed = result.get("closed").asInt();
+        assertThat(closed).isEqualTo(P);
+        assertThat(result.get("timeWaitAfterClose").get("gatewayUpstream").asInt())
+                .as("each relayed FIN leaves the gateway first closer upstream").isEqualTo(closed);
+        assertThat(result.get("reopenedEchoed").asInt()).as("the other half of the capacity still serves")
+                .isEqualTo(result.get("reopened").asInt());
     }
 
     /** Runs the scenario in a fresh namespace with P ephemeral ports and returns its RESULT. */
