@@ -220,7 +220,7 @@ class ConfigLoaderTest {
         ConfigProblem problem = onlyProblem(MINIMAL + "colour = blue\n");
 
         assertThat(problem.location()).isEqualTo(file() + ":11");
-        assertThat(problem.expected()).startsWith("no such key; known keys: admin, admission, backlog, cluster-defaults, clusters,")
+        assertThat(problem.expected()).startsWith("no such key; known keys: admin, admission, backlog, body-min-rate, body-timeout, cluster-defaults,")
                 .contains("idle-timeout", "routes", "upstream");
     }
 
