@@ -50,17 +50,19 @@ print("| %d x %d | %d | %d | %d | %d | %d | %d |" % (r["sources"], r["backends"]
 done
 
 # TIME_WAIT: close half of 4P tunnels from the client side, count TIME_WAIT on the gateway's upstream tuples,
-# and open as many again. epoll resets an acknowledged upstream; nio cannot tell, relays the FIN.
+# and open as many again. Clients leave with a reset (they vanished) or a FIN (they may still read: the FIN is
+# relayed, so the gateway closes first upstream). epoll resets an acknowledged upstream; nio cannot tell.
 tw_rows=""
-for transport in epoll nio; do
-  json=$(scenario --sources "$(sources_of 2)" --backends 2 --tunnels $(( 4 * P )) --close-half --transport $transport)
+for combo in "epoll reset" "epoll fin" "nio reset"; do
+  set -- $combo
+  json=$(scenario --sources "$(sources_of 2)" --backends 2 --tunnels $(( 4 * P )) --close-half --transport "$1" --close-with "$2")
   results+=("$json")
   tw_rows="$tw_rows
-$(echo "$json" | TRANSPORT=$transport python3 -c '
+$(echo "$json" | TRANSPORT=$1 python3 -c '
 import json,os,sys
 r=json.load(sys.stdin)
 tw=r["timeWaitAfterClose"]
-print("| %s | %d | %d | %d | %d | %d |" % (os.environ["TRANSPORT"], r["held"], r["closed"], tw["gatewayUpstream"], tw["total"], r["reopened"]))')"
+print("| %s | %s | %d | %d | %d | %d | %d |" % (os.environ["TRANSPORT"], r["closedWith"], r["held"], r["closed"], tw["gatewayUpstream"], tw["total"], r["reopened"]))')"
 done
 
 mkdir -p benchmarks/results
@@ -74,8 +76,8 @@ echo "| source IPs x backends | S x B x P | tunnels tried | held | refused (503)
 echo "|---|---|---|---|---|---|---|"
 echo "$rows" | sed '/^$/d'
 echo
-echo "| transport | held | closed by clients | TIME_WAIT on gateway upstream tuples | TIME_WAIT in namespace | reopened at once |"
-echo "|---|---|---|---|---|---|"
+echo "| transport | clients leave with | held | closed by clients | TIME_WAIT on gateway upstream tuples | TIME_WAIT in namespace | reopened at once |"
+echo "|---|---|---|---|---|---|---|"
 echo "$tw_rows" | sed '/^$/d'
 echo
 echo "JSON: $out"
