@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway;
 
+import dev.fourtuple.gateway.testing.TestConfigs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
@@ -25,11 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class MainTest {
-    private static final String VALID = """
-            listen = "127.0.0.1:8080"
-            clusters { echo { backends = ["127.0.0.1:9001"] } }
-            routes = [ { cluster = echo } ]
-            """;
+    private static final String VALID = TestConfigs.ONE_CLUSTER;
 
     @TempDir
     Path dir;

@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.config;
 
+import dev.fourtuple.gateway.testing.TestConfigs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -12,11 +13,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** {@code admin { }}: the admin server's address, timeouts and connection limit, with their defaults. */
 class AdminConfigTest {
     // The admin line is line 4.
-    private static final String BASE = """
-            listen = "127.0.0.1:8080"
-            clusters { echo { backends = ["127.0.0.1:9001"] } }
-            routes = [ { cluster = echo } ]
-            """;
+    private static final String BASE = TestConfigs.ONE_CLUSTER;
 
     @Test
     void defaultsComeFromTheReference() throws Exception {

@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.config;
 
+import dev.fourtuple.gateway.testing.TestConfigs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -15,11 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * in the including file, however deep. Typesafe Config 1.4.5 by itself names only the missing name.
  */
 class ConfigIncludeTest {
-    private static final String VALID = """
-            listen = "127.0.0.1:8080"
-            clusters { echo { backends = ["127.0.0.1:9001"] } }
-            routes = [ { cluster = echo } ]
-            """;
+    private static final String VALID = TestConfigs.ONE_CLUSTER;
 
     @TempDir
     Path dir;

@@ -233,9 +233,7 @@ class HttpProxyIntegrationTest {
     @Test
     void aChunkedBodyGrowingPastTheLimitGets413() throws Exception {
         RecordingBackend recording = closer.track(RecordingBackend.start());
-        fixture = closer.track(GatewayFixture.start(transport, 0, b -> "max-request-body-size = 1KiB\n"
-                + "clusters { app { backends = [\"" + recording.hostPort() + "\"] } }\n"
-                + "routes = [ { cluster = app } ]\n"));
+        fixture = closer.track(GatewayFixture.inFrontOf(transport, recording, "max-request-body-size = 1KiB\n"));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
             String chunk = Integer.toHexString(800) + "\r\n" + "x".repeat(800) + "\r\n";
             List<HttpWire.Message> responses = raw.send("POST /upload HTTP/1.1\r\nHost: t\r\n"

@@ -52,10 +52,8 @@ class ResponseDesyncIntegrationTest {
 
     private void start(RecordingBackend.Responder responder) throws Exception {
         backend = closer.track(RecordingBackend.start(responder));
-        fixture = closer.track(GatewayFixture.start(transport, 0, b -> "event-loops = 1\n"
-                + "upstream.keepalive-max-idle = 1\n"
-                + "clusters { app { backends = [\"" + backend.hostPort() + "\"] } }\n"
-                + "routes = [ { cluster = app } ]\n"));
+        fixture = closer.track(GatewayFixture.inFrontOf(transport, backend, "event-loops = 1\n"
+                + "upstream.keepalive-max-idle = 1\n"));
     }
 
     private List<HttpWire.Message> send(String request, boolean... heads) throws Exception {

@@ -33,9 +33,7 @@ class SlowClientIntegrationTest {
 
     private void start(String extra) throws Exception {
         backend = closer.track(RecordingBackend.start());
-        fixture = closer.track(GatewayFixture.start(TransportKind.EPOLL, 0, b -> extra + "\n"
-                + "clusters { app { backends = [\"" + backend.hostPort() + "\"] } }\n"
-                + "routes = [ { cluster = app } ]\n"));
+        fixture = closer.track(GatewayFixture.inFrontOf(TransportKind.EPOLL, backend, extra));
     }
 
     /**

@@ -42,9 +42,7 @@ class SmugglingIntegrationTest {
 
     private void start(String extra) throws Exception {
         backend = closer.track(RecordingBackend.start());
-        fixture = closer.track(GatewayFixture.start(transport, 0, b -> extra + "\n"
-                + "clusters { app { backends = [\"" + backend.hostPort() + "\"] } }\n"
-                + "routes = [ { cluster = app } ]\n"));
+        fixture = closer.track(GatewayFixture.inFrontOf(transport, backend, extra));
     }
 
     /** Sends the bytes on a fresh connection and returns every response until the gateway closes it. */

@@ -59,9 +59,7 @@ class TunnelHandshakeIntegrationTest {
             conn.takeOver(script);
             return response.getBytes(StandardCharsets.ISO_8859_1);
         }));
-        fixture = closer.track(GatewayFixture.start(transport, 0, b ->
-                "clusters { app { backends = [\"" + backend.hostPort() + "\"] } }\n"
-                        + "routes = [ { cluster = app } ]\n"));
+        fixture = closer.track(GatewayFixture.inFrontOf(transport, backend, ""));
     }
 
     /** Everything until the gateway's FIN, or its reset (a dropped connection). */
@@ -166,9 +164,7 @@ class TunnelHandshakeIntegrationTest {
     @Test
     void anUpgradeRefusedByTheBackendLeavesAnHttpConnection() throws Exception {
         backend = closer.track(RecordingBackend.start((request, conn) -> RecordingBackend.echo(request, conn)));
-        fixture = closer.track(GatewayFixture.start(transport, 0, b ->
-                "clusters { app { backends = [\"" + backend.hostPort() + "\"] } }\n"
-                        + "routes = [ { cluster = app } ]\n"));
+        fixture = closer.track(GatewayFixture.inFrontOf(transport, backend, ""));
         try (RawHttp raw = RawHttp.connect(fixture.address(), 10_000)) {
             raw.send(UPGRADE);
             assertThat(raw.response().status()).isEqualTo(200);

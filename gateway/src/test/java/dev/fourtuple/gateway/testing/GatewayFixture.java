@@ -58,6 +58,17 @@ public final class GatewayFixture implements AutoCloseable {
                 + "routes = [ { path-prefix = \"/\", cluster = echo } ]\n");
     }
 
+    /**
+     * A gateway in front of one {@link RecordingBackend}: cluster {@code app} of that backend, one catch-all
+     * route, plus {@code extra} settings.
+     */
+    public static GatewayFixture inFrontOf(TransportKind transport, RecordingBackend backend, String extra)
+            throws Exception {
+        return start(transport, 0, none -> extra + "\n"
+                + "clusters { app { backends = [\"" + backend.hostPort() + "\"] } }\n"
+                + "routes = [ { cluster = app } ]\n");
+    }
+
     public static String backendList(List<EchoBackend> backends) {
         StringBuilder list = new StringBuilder("[");
         for (EchoBackend backend : backends) {
