@@ -270,8 +270,10 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         }
         phase = Phase.STREAMING;
         stopBodyClockIfDone();
-        reuseForbidden = ProxyHeaders.namesFraming(response.headers());
-        boolean bodylessResponse = request.method().equals(HttpMethod.HEAD) || code == 204 || code == 304;
+        boolean toHead = request.method().equals(HttpMethod.HEAD);
+        reuseForbidden = ProxyHeaders.namesFraming(response.headers())
+                || ProxyHeaders.declaresAnAbsentBody(response, toHead);
+        boolean bodylessResponse = toHead || code == 204 || code == 304;
         boolean keepAlive = clientKeepAlive && requestComplete && !frontend.draining().getAsBoolean();
         closeAfterResponse = ProxyHeaders.prepareResponse(response, clientVersion, keepAlive, bodylessResponse);
         armInactivity();
@@ -298,6 +300,9 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
                 }
             }
             case STREAMING -> {
+                if (last) {
+                    ProxyHeaders.removeForbiddenTrailers(((LastHttpContent) content).trailingHeaders());
+                }
                 down.write(content, down.voidPromise());
                 if (last) {
                     responseComplete();
@@ -346,6 +351,37 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
 
     // ---- the client side, called by HttpProxyHandler ----
 
+    /**
+     * The client half-closed (a FIN; RFC 9293 §3.6: it may still read).
+     * <ul>
+     *   <li>an upgrade waiting for its 101: nothing yet; the FIN is relayed into the tunnel, or the connection
+     *       closes after the answer if the backend declines;</li>
+     *   <li>a request that can no longer be complete, no response begun: 400 (RFC 9112 §8), and the backend's
+     *       connection, holding part of a request, is reset;</li>
+     *   <li>otherwise (a complete request waiting for its answer, a long-poll above all, or a body cut while
+     *       the response streams) the client is taken as gone and the backend freed at once, like nginx's
+     *       default: a FIN from a browser or a mobile client means it left, and a backend connection held for
+     *       an answer nobody reads is the costlier mistake. The backend may have parsed that request; nobody
+     *       is left to take its answer.</li>
+     * </ul>
+     */
+    void onClientFin() {
+        if (phase == Phase.DONE || awaitingUpgrade()) {
+            return;
+        }
+        if (!requestComplete && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM)) {
+            fail(HttpResponseStatus.BAD_REQUEST, Problem.BAD_REQUEST, "request cut short by a FIN from "
+                    + down.channel().remoteAddress() + " after " + bodyBytes + " body bytes");
+            return;
+        }
+        onClientGone();
+    }
+
+    /** True while a WebSocket upgrade waits for the backend's answer (a 101, or anything else). */
+    boolean awaitingUpgrade() {
+        return upgrade && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM || phase == Phase.SWITCHING);
+    }
+
     /** True while request body pieces are still to come. */
     boolean expectsRequestContent() {
         return !requestComplete && phase != Phase.DONE;
@@ -383,6 +419,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         boolean last = content instanceof LastHttpContent;
         UpstreamConnectionHandler connection = upstream;
         if (last) {
+            ProxyHeaders.removeForbiddenTrailers(((LastHttpContent) content).trailingHeaders());
             requestComplete = true;
             stopBodyClockIfDone();
         }

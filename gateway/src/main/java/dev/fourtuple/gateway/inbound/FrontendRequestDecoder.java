@@ -4,11 +4,16 @@ import dev.fourtuple.gateway.config.Limits;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -42,6 +47,7 @@ final class FrontendRequestDecoder extends HttpRequestDecoder {
     private @Nullable ChannelHandlerContext ctx;
     private boolean paused;
     private boolean inMessage;
+    private int lengthFields;
 
     private FrontendRequestDecoder(HttpDecoderConfig config) {
         super(config);
@@ -77,18 +83,50 @@ final class FrontendRequestDecoder extends HttpRequestDecoder {
                 return;
             }
             inMessage = true;
+            lengthFields = 0;
             ctx.fireUserEventTriggered(HEAD_STARTED);
         }
         int before = out.size();
         super.decode(ctx, buffer, out);
         for (int i = before; i < out.size(); i++) {
             Object decoded = out.get(i);
+            if (decoded instanceof HttpMessage head && lengthFields > 1) {
+                // RFC 9112 §6.3 rule 5: more than one length is invalid framing, HTTP/1.0 too (Netty checks
+                // duplicates only from 1.1 on, keeping the first length of a 1.0 message)
+                head.setDecoderResult(DecoderResult.failure(new IllegalArgumentException(
+                        "more than one Content-Length field")));
+            }
             if (decoded instanceof LastHttpContent
                     || decoded instanceof HttpObject message && message.decoderResult().isFailure()) {
                 inMessage = false;
                 paused = true; // one request at a time: the rest waits for resume()
             }
         }
+    }
+
+    /**
+     * The client's FIN. Between requests or inside one, Netty's handling stands (a head cut short is a failed
+     * message). While paused, what is held is kept rather than released with the end of input: after an
+     * upgrade request those are frames the tunnel must relay before the FIN; otherwise the connection closes
+     * after the current answer and they are released undecoded.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (paused && evt instanceof ChannelInputShutdownEvent) {
+            ctx.fireUserEventTriggered(evt);
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    /** Counts the Content-Length field lines of the head being parsed (Netty merges them before we see it). */
+    @Override
+    protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+        AsciiString name = super.splitHeaderName(sb, start, length);
+        if (HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)) {
+            lengthFields++;
+        }
+        return name;
     }
 
     @Override
@@ -101,6 +139,11 @@ final class FrontendRequestDecoder extends HttpRequestDecoder {
             return;
         }
         super.channelReadComplete(ctx);
+    }
+
+    /** True when every byte the client sent belongs to requests decoded in full: none held, none half-read. */
+    boolean holdsNothing() {
+        return !inMessage && actualReadableBytes() == 0;
     }
 
     /** Bytes received and held undecoded while paused (0 while decoding). */

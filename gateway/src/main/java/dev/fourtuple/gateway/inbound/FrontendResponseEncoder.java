@@ -20,6 +20,11 @@ final class FrontendResponseEncoder extends HttpResponseEncoder {
 
     @Override
     protected boolean isContentAlwaysEmpty(HttpResponse msg) {
-        return toHead && msg.status().code() >= 200 || super.isContentAlwaysEmpty(msg);
+        boolean isFinal = msg.status().code() >= 200;
+        boolean empty = toHead && isFinal || super.isContentAlwaysEmpty(msg);
+        if (isFinal) {
+            toHead = false; // answered: a response of the gateway's own after this (a 408) is not to the HEAD
+        }
+        return empty;
     }
 }

@@ -10,11 +10,14 @@ import dev.fourtuple.gateway.tunnel.TunnelRelayHandler;
 import dev.fourtuple.gateway.upstream.UpstreamConnectionHandler;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -29,6 +32,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +50,8 @@ import org.slf4j.LoggerFactory;
  */
 final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner {
     private static final Logger log = LoggerFactory.getLogger(HttpProxyHandler.class);
+    /** How long a closing connection keeps reading (and discarding) after its last response: RFC 9112 §9.6. */
+    private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     private final Frontend frontend;
     private final FrontendRequestDecoder decoder;
@@ -57,7 +63,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     private boolean headPending;
     private boolean closeWhenDone;
     private boolean closing;
+    private boolean lingering;
     private boolean closed;
+    /**
+     * The client sent its FIN: nothing more is read, the connection closes once the current exchange ends, and
+     * a tunnel it was waiting for gets the FIN relayed once it runs.
+     */
+    private boolean inputEnded;
+    /** The last exchange ended while the client was not reading: the next starts when it drains. */
+    private boolean resumeWhenWritable;
 
     HttpProxyHandler(Frontend frontend, FrontendRequestDecoder decoder, FrontendResponseEncoder encoder) {
         this.frontend = frontend;
@@ -168,6 +182,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
      * worth of what the client sent ahead of its turn (then TCP's window holds the rest back).
      */
     void readIfWanted() {
+        if (inputEnded) {
+            return; // the client sent its FIN: nothing more to read
+        }
+        if (lingering && !closed) {
+            context().read(); // read and discard until the client closes or the linger time is up
+            return;
+        }
         if (closed || closing) {
             return;
         }
@@ -184,8 +205,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         Exchange current = exchange;
-        if (current != null && ctx.channel().isWritable()) {
-            current.onDownstreamWritable();
+        if (ctx.channel().isWritable()) {
+            if (current != null) {
+                current.onDownstreamWritable();
+            } else if (resumeWhenWritable) {
+                resumeWhenWritable = false;
+                resumeNext();
+            }
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -202,13 +228,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             return;
         }
         if (evt instanceof ChannelInputShutdownEvent) {
-            // The client closed its side. Nearly always it has gone (a long-poll it gave up on), rarely it
-            // half-closed and still reads; like nginx's default we take it as gone and free the backend.
+            // The client sent its FIN. It may be gone, or half-closed and still reading (RFC 9293 §3.6): the
+            // exchange decides what it owes it. Bytes it sent behind the current request are dropped undecoded
+            // (the decoder releases them), so the backend parses exactly what is answered.
+            inputEnded = true;
             Exchange current = exchange;
             if (current != null) {
-                current.onClientGone();
-            } else {
-                abort();
+                current.onClientFin();
+            } else if (!closing) {
+                closeAfterFlush(); // between requests: what was answered is written out first
             }
             return;
         }
@@ -245,6 +273,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     @Override
     public void onDeadline(long nowNanos) {
+        if (lingering) {
+            ChannelHandlerContext c = context();
+            c.channel().config().setOption(ChannelOption.SO_LINGER, 0); // it had its time: nothing is owed it
+            c.close();
+            return;
+        }
         Exchange current = exchange;
         if (current != null) {
             current.onDeadline(nowNanos);
@@ -284,7 +318,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     /** The exchange finished cleanly; the connection either waits for the next request or closes. */
     void exchangeDone(boolean keepOpen) {
         exchange = null;
-        if (!keepOpen || closeWhenDone || frontend.draining().getAsBoolean()) {
+        if (!keepOpen || closeWhenDone || inputEnded || frontend.draining().getAsBoolean()) {
             closeAfterFlush();
             return;
         }
@@ -293,6 +327,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             disarm();
         } else {
             arm(now() + idle.toNanos());
+        }
+        resumeNext();
+    }
+
+    /**
+     * Lets the next pipelined request in, once the client has taken what was written to it: a client that
+     * pipelines and does not read must not make the gateway hold every response (backpressure across
+     * requests, not only within one).
+     */
+    private void resumeNext() {
+        if (!context().channel().isWritable()) {
+            resumeWhenWritable = true;
+            return;
         }
         if (decoder.heldBytes() > 0) {
             // Not re-entered from inside the upstream's read callback: the next exchange starts afresh.
@@ -317,7 +364,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         exchange = null;
         closing = true;
         disarm();
-        context().writeAndFlush(ErrorResponses.of(status)).addListener(ChannelFutureListener.CLOSE);
+        context().writeAndFlush(ErrorResponses.of(status)).addListener((ChannelFutureListener) this::lingerThenClose);
     }
 
     /**
@@ -377,12 +424,47 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         downPipeline.replace(this, TunnelRelayHandler.NAME, tunnel.downstreamRelay());
         downPipeline.remove(FrontendInitializer.DECODER);
         tunnel.start();
+        if (inputEnded) {
+            downPipeline.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE); // after the held bytes
+        }
     }
 
+    /** Closes once everything written is flushed; lingers first if the client sent more than was read. */
     private void closeAfterFlush() {
         closing = true;
         disarm();
-        context().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        ChannelFutureListener then = decoder.holdsNothing() ? ChannelFutureListener.CLOSE : this::lingerThenClose;
+        context().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(then);
+    }
+
+    /**
+     * The last response is written. RFC 9112 §9.6: a server that closes while the client may still be sending
+     * (a pipelined request, the rest of a refused body) half-closes first and reads for a while; a close with
+     * unread data would send a reset, on which the client's TCP may discard the response before it is read.
+     * So: FIN, then read and discard until the client's FIN or {@link #LINGER_NANOS}. Used after every error
+     * response (the rest of what the client sends is unknown) and after a clean last response only when the
+     * client has sent more than was read.
+     */
+    private void lingerThenClose(ChannelFuture written) {
+        Channel channel = written.channel();
+        if (!written.isSuccess() || !channel.isActive() || !(channel instanceof DuplexChannel duplex)
+                || duplex.isInputShutdown()) {
+            channel.close(); // failed, gone, or the client has closed its side already: nothing to linger for
+            return;
+        }
+        duplex.shutdownOutput().addListener(shut -> {
+            if (!shut.isSuccess() || closed) {
+                channel.close();
+                return;
+            }
+            lingering = true;
+            ChannelPipeline pipeline = channel.pipeline();
+            if (pipeline.get(FrontendInitializer.DECODER) != null) {
+                pipeline.remove(FrontendInitializer.DECODER); // what still arrives is discarded undecoded
+            }
+            arm(now() + LINGER_NANOS);
+            context().read();
+        });
     }
 
     private FrontendSettings settings() {

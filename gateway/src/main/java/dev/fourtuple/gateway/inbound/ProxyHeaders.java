@@ -3,6 +3,7 @@ package dev.fourtuple.gateway.inbound;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -27,6 +28,19 @@ final class ProxyHeaders {
     private static final CharSequence X_FORWARDED_FOR = "x-forwarded-for";
     private static final CharSequence X_FORWARDED_PROTO = "x-forwarded-proto";
     private static final CharSequence X_FORWARDED_HOST = "x-forwarded-host";
+    /** RFC 9110 §6.5.1: fields a trailer must not carry. */
+    private static final List<CharSequence> FORBIDDEN_TRAILERS = List.of(HttpHeaderNames.HOST,
+            HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.TRAILER,
+            HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.PROXY_CONNECTION,
+            HttpHeaderNames.TE, HttpHeaderNames.UPGRADE, HttpHeaderNames.AUTHORIZATION,
+            HttpHeaderNames.PROXY_AUTHORIZATION, HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.WWW_AUTHENTICATE,
+            HttpHeaderNames.COOKIE, HttpHeaderNames.SET_COOKIE, HttpHeaderNames.CONTENT_ENCODING,
+            HttpHeaderNames.CONTENT_TYPE, HttpHeaderNames.CONTENT_RANGE, HttpHeaderNames.RANGE,
+            HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.EXPECT, HttpHeaderNames.MAX_FORWARDS,
+            HttpHeaderNames.PRAGMA, HttpHeaderNames.AGE, HttpHeaderNames.EXPIRES, HttpHeaderNames.DATE,
+            HttpHeaderNames.LOCATION, HttpHeaderNames.RETRY_AFTER, HttpHeaderNames.VARY,
+            HttpHeaderNames.IF_MATCH, HttpHeaderNames.IF_NONE_MATCH, HttpHeaderNames.IF_MODIFIED_SINCE,
+            HttpHeaderNames.IF_UNMODIFIED_SINCE, HttpHeaderNames.IF_RANGE);
 
     private ProxyHeaders() {
     }
@@ -63,8 +77,38 @@ final class ProxyHeaders {
         if (host != null) {
             headers.set(X_FORWARDED_HOST, host);
         }
+        writeOwnFraming(request);
         // We speak HTTP/1.1 to backends whatever the client spoke; keep-alive is their default.
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
+    }
+
+    /**
+     * The framing headers in the gateway's own words: {@code Transfer-Encoding: chunked} or the decoded length
+     * in plain digits, however the peer spelled them ("CHUNKED", "0005"). Both spellings are valid, but a
+     * receiver less careful than RFC 9112 could read them otherwise; the encoder frames by these values.
+     */
+    private static void writeOwnFraming(HttpMessage message) {
+        HttpHeaders headers = message.headers();
+        if (HttpUtil.isTransferEncodingChunked(message)) {
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        } else if (headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            headers.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(HttpUtil.getContentLength(message, 0L)));
+        }
+    }
+
+    /**
+     * Removes from trailers the fields RFC 9110 §6.5.1 says a trailer must not carry (framing, routing,
+     * authentication, content description, controls) and a receiver might merge into the head: a Host or
+     * Authorization in a trailer must not reach a backend that would. Other trailers (checksums, gRPC status)
+     * pass.
+     */
+    static void removeForbiddenTrailers(HttpHeaders trailers) {
+        if (trailers.isEmpty()) {
+            return;
+        }
+        for (CharSequence name : FORBIDDEN_TRAILERS) {
+            trailers.remove(name);
+        }
     }
 
     /**
@@ -108,6 +152,7 @@ final class ProxyHeaders {
             keepAlive = false;
         }
         HttpUtil.setTransferEncodingChunked(response, chunked);
+        writeOwnFraming(response);
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (!keepAlive) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -145,6 +190,21 @@ final class ProxyHeaders {
             return "Transfer-Encoding " + RequestRules.printable(String.join(", ", codings));
         }
         return null;
+    }
+
+    /**
+     * True for a bodyless response whose head declares a body: a HEAD response with a non-zero length or
+     * chunked (as RFC 9110 §9.3.2 lets it, describing the GET), or a 204 with either (RFC 9110 §8.6 forbids
+     * it). A backend that wrongly sends that body a moment later would have it taken for the next request's
+     * response, so such a connection is not reused; bytes already there are caught either way.
+     */
+    static boolean declaresAnAbsentBody(HttpResponse response, boolean toHead) {
+        int code = response.status().code();
+        if (!toHead && code != 204) {
+            return false;
+        }
+        HttpHeaders headers = response.headers();
+        return HttpUtil.getContentLength(response, 0L) != 0L || headers.contains(HttpHeaderNames.TRANSFER_ENCODING);
     }
 
     /** True when a Connection header names Content-Length, Transfer-Encoding or Host. */

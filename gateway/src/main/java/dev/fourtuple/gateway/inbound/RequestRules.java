@@ -52,6 +52,12 @@ final class RequestRules {
             return target;
         }
         HttpHeaders headers = request.headers();
+        if (headers.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY1) || headers.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY2)) {
+            // The draft-hixie-76 handshake, obsoleted by RFC 6455: Netty's decoder gives such a GET an 8-byte
+            // body that RFC 9112 §6.3 rule 7 says it does not have (no Content-Length, no Transfer-Encoding).
+            // Forwarded, those 8 bytes would prefix the next request on the backend connection.
+            return bad("draft-hixie-76 WebSocket keys");
+        }
         List<String> hosts = headers.getAll(HttpHeaderNames.HOST);
         if (hosts.size() > 1) {
             return bad("more than one Host"); // RFC 9112 §3.2: more than one Host field line: 400

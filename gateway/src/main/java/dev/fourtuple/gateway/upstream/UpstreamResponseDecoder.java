@@ -4,12 +4,14 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import java.util.List;
 
 /**
@@ -38,6 +40,7 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
     private boolean finalHead;
     private boolean responseStarted;
     private boolean stray;
+    private int lengthFields;
 
     private UpstreamResponseDecoder(HttpDecoderConfig config) {
         super(config);
@@ -62,6 +65,7 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
         toHead = method.equals(HttpMethod.HEAD);
         finalHead = false;
         responseStarted = false;
+        lengthFields = 0;
     }
 
     /** Whether any byte of the due response has arrived (then the request may have been processed). */
@@ -98,6 +102,13 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
             if (decoded instanceof HttpResponse response) {
                 // 101 ends HTTP on this connection: it is final too (what follows is the new protocol's)
                 finalHead = response.status().code() >= 200 || response.status().code() == 101;
+                if (lengthFields > 1) {
+                    // RFC 9112 §6.3 rule 5: more than one length is invalid framing, HTTP/1.0 too (Netty
+                    // checks duplicates only from 1.1 on, keeping the first length of a 1.0 message)
+                    response.setDecoderResult(DecoderResult.failure(new IllegalArgumentException(
+                            "more than one Content-Length field")));
+                }
+                lengthFields = 0;
             }
             if (decoded instanceof HttpObject message && message.decoderResult().isFailure()) {
                 stray = true; // the framing is lost: never reuse
@@ -106,6 +117,16 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
                 awaiting = false;
             }
         }
+    }
+
+    /** Counts the Content-Length field lines of the head being parsed (Netty merges them before we see it). */
+    @Override
+    protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+        AsciiString name = super.splitHeaderName(sb, start, length);
+        if (HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)) {
+            lengthFields++;
+        }
+        return name;
     }
 
     @Override

@@ -230,27 +230,36 @@ class AttackIntegrationTest {
     // ---------------------------------------------------------------------------------------------------
 
     /**
-     * A client pipelines two complete requests and half-closes (RFC 9293 §3.6: it can still read). Whatever the
-     * backend parsed must have been answered (the invariant), and complete requests are not bad input.
+     * A client pipelines two complete requests and half-closes. The gateway takes a FIN with a request in
+     * flight as the client leaving (nginx's default; README, Security): the exchange is cut and the backend
+     * freed at once, no answer is written, and what was held behind the request (/2) never reaches the
+     * backend. The one documented exception to "the backend parses exactly what was answered": nobody is left
+     * to take that answer.
      */
     @Test
-    void aHalfCloseAfterCompleteRequestsStillGetsTheirAnswers() throws Exception {
+    void aHalfCloseWithARequestInFlightIsTakenAsTheClientLeaving() throws Exception {
         start("event-loops = 1");
         try (RawHttp warm = RawHttp.connect(fixture.address(), 10_000)) {
             warm.send("GET /warm HTTP/1.1\r\nHost: x\r\n\r\n");
             assertThat(warm.response().status()).isEqualTo(200); // a pooled backend connection now
         }
-        List<HttpWire.Message> responses;
+        String all;
         try (RawHttp raw = RawHttp.connect(fixture.address(), 10_000)) {
             raw.send("GET /1 HTTP/1.1\r\nHost: x\r\nX-Req: 1\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\nX-Req: 2\r\n\r\n");
             raw.halfClose();
-            responses = raw.responses();
+            all = raw.readUntilClose();
         }
-        Thread.sleep(300);
         List<String> parsed = backend.requests().stream().map(RecordingBackend.Request::target)
                 .filter(t -> !t.equals("/warm")).toList();
-        assertThat(responses).extracting(r -> r.header("X-Req"))
-                .as("backend parsed %s", parsed).containsExactly("1", "2");
+        assertThat(parsed).as("nothing held behind the request in flight is forwarded").isSubsetOf("/1");
+        if (all.isEmpty()) {
+            assertThat(fixture.gateway().problems().count(Problem.CLIENT_CLOSED)).isEqualTo(1);
+        } else {
+            // The answer was quicker than the FIN: then it is the answer to /1, and only that.
+            List<HttpWire.Message> responses = HttpWire.readResponses(new ByteArrayInputStream(
+                    all.getBytes(StandardCharsets.ISO_8859_1)));
+            assertThat(responses).extracting(r -> r.header("X-Req")).containsExactly("1");
+        }
     }
 
     /** A body cut short by a half-close is bad input: the client, which can still read, gets 400. */
