@@ -1,21 +1,13 @@
 package dev.fourtuple.gateway.admission;
 
 import dev.fourtuple.gateway.config.AdmissionSettings;
-import dev.fourtuple.gateway.host.CgroupMemory;
 import dev.fourtuple.gateway.host.FileDescriptors;
-import dev.fourtuple.gateway.host.TcpMemory;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
-import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
-import java.lang.management.BufferPoolMXBean;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
-import java.lang.management.MemoryUsage;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Executors;
@@ -33,8 +25,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Fast checks run per accept from counters and atomics (free fds, connection count, Netty's direct memory);
  * slow gauges (the real fd count, {@code fs.file-nr}, heap after the last GC, kernel TCP memory, the cgroup)
- * are re-read by one refresher thread every {@code refresh-interval} and cached. Each resource sheds with
- * hysteresis ({@link Hysteresis}); the gateway is shedding while any resource is.
+ * are re-read by one refresher thread every {@code refresh-interval} into {@link HeadroomReadings}. Each
+ * resource sheds with hysteresis ({@link Hysteresis}); the gateway is shedding while any resource is.
  *
  * <p>Logging: one WARN when shedding starts (naming the resource and its figures), one when it ends, and
  * at most one per {@code log-interval} while it lasts, with the number refused meanwhile.
@@ -44,8 +36,7 @@ public final class AdmissionController implements AutoCloseable {
     private static final long MIN_RESERVE = 64;
     private static final long MIN_HARD_FLOOR = 16;
 
-    private final Path procRoot;
-    private final Path cgroupRoot;
+    private final HeadroomReadings readings;
     private final AtomicInteger admitted = new AtomicInteger();
     private final ChannelFutureListener onAdmittedClose = future -> admitted.decrementAndGet();
     private final PerClientLimits perClient;
@@ -58,10 +49,6 @@ public final class AdmissionController implements AutoCloseable {
     private final AdmissionMeters meters;
     private final ScheduledExecutorService refresher;
     private volatile Thresholds thresholds;
-    private volatile boolean systemFilesShort;
-    private volatile double heapUsed;
-    private volatile double tcpUsed;
-    private volatile double cgroupUsed;
     private volatile long lastLogNanos;
     private volatile long refusedAtLastLog;
 
@@ -106,8 +93,7 @@ public final class AdmissionController implements AutoCloseable {
      */
     public AdmissionController(AdmissionSettings settings, MeterRegistry registry, LongSupplier upstream,
             Path procRoot, Path cgroupRoot) {
-        this.procRoot = procRoot;
-        this.cgroupRoot = cgroupRoot;
+        this.readings = new HeadroomReadings(procRoot, cgroupRoot);
         // Each admitted client connection is charged 2 fds from the moment it is admitted (itself and its
         // backend connection, which does not exist yet); refused ones hold 1 while they get their 503, and so
         // does each accepted connection held back by the accept rate while it waits.
@@ -214,23 +200,23 @@ public final class AdmissionController implements AutoCloseable {
     private @Nullable Resource firstShedding(Thresholds t) {
         FdBudget budget = fds;
         boolean fdShort = budget != null && t.fdState.update(budget.limit() - budget.free());
-        if (fdShort || systemFilesShort) {
+        if (fdShort || readings.systemFilesShort()) {
             return Resource.FDS;
         }
         Hysteresis cap = t.connectionState;
         if (cap != null && cap.update(admitted.get())) {
             return Resource.CONNECTIONS;
         }
-        if (t.directState.update(directUsed())) {
+        if (t.directState.update(HeadroomReadings.directUsed())) {
             return Resource.DIRECT_MEMORY;
         }
-        if (t.heapState.update(heapUsed)) {
+        if (t.heapState.update(readings.heapUsed())) {
             return Resource.HEAP;
         }
-        if (t.tcpState.update(tcpUsed)) {
+        if (t.tcpState.update(readings.tcpUsed())) {
             return Resource.TCP_MEMORY;
         }
-        if (t.cgroupState.update(cgroupUsed)) {
+        if (t.cgroupState.update(readings.cgroupUsed())) {
             return Resource.CGROUP_MEMORY;
         }
         return null;
@@ -347,10 +333,10 @@ public final class AdmissionController implements AutoCloseable {
             case FDS -> fds == null ? 1 : clamp((double) fds.free() / fds.limit());
             case CONNECTIONS -> thresholds.settings.maxConnections() <= 0 ? 1
                     : clamp(1 - (double) admitted.get() / thresholds.settings.maxConnections());
-            case HEAP -> clamp(1 - heapUsed);
-            case DIRECT_MEMORY -> clamp(1 - directUsed());
-            case TCP_MEMORY -> clamp(1 - tcpUsed);
-            case CGROUP_MEMORY -> clamp(1 - cgroupUsed);
+            case HEAP -> clamp(1 - readings.heapUsed());
+            case DIRECT_MEMORY -> clamp(1 - HeadroomReadings.directUsed());
+            case TCP_MEMORY -> clamp(1 - readings.tcpUsed());
+            case CGROUP_MEMORY -> clamp(1 - readings.cgroupUsed());
             case ACCEPT_RATE, PER_CLIENT_CONNECTIONS, PER_CLIENT_RATE, PER_CLIENT_TABLE_FULL -> 1;
         };
     }
@@ -387,12 +373,12 @@ public final class AdmissionController implements AutoCloseable {
         return switch (resource) {
             case FDS -> budget == null ? "system fs.file-nr short"
                     : budget.free() + " fds free of " + budget.limit() + ", reserve " + fdReserve
-                    + (systemFilesShort ? ", system fs.file-nr short" : "");
+                    + (readings.systemFilesShort() ? ", system fs.file-nr short" : "");
             case CONNECTIONS -> admitted.get() + " connections, max-connections " + settings.maxConnections();
-            case DIRECT_MEMORY -> percent(directUsed()) + " of max direct memory";
-            case HEAP -> percent(heapUsed) + " of max heap after GC";
-            case TCP_MEMORY -> percent(tcpUsed) + " of net.ipv4.tcp_mem pressure";
-            case CGROUP_MEMORY -> percent(cgroupUsed) + " of the cgroup's memory limit";
+            case DIRECT_MEMORY -> percent(HeadroomReadings.directUsed()) + " of max direct memory";
+            case HEAP -> percent(readings.heapUsed()) + " of max heap after GC";
+            case TCP_MEMORY -> percent(readings.tcpUsed()) + " of net.ipv4.tcp_mem pressure";
+            case CGROUP_MEMORY -> percent(readings.cgroupUsed()) + " of the cgroup's memory limit";
             case ACCEPT_RATE -> "accept-rate " + settings.acceptRate() + "/s";
             case PER_CLIENT_CONNECTIONS -> "per-client.max-connections " + settings.perClient().maxConnections();
             case PER_CLIENT_RATE -> "per-client.connect-rate " + settings.perClient().connectRate() + "/s";
@@ -411,27 +397,7 @@ public final class AdmissionController implements AutoCloseable {
 
     /** Re-reads the slow gauges and logs a reminder while shedding. Runs on the refresher thread. */
     void refresh() {
-        FdBudget budget = fds;
-        try {
-            if (budget != null) {
-                budget.reconcile(FileDescriptors.countOpen(procRoot));
-            }
-            systemFilesShort = FileDescriptors.systemFiles(procRoot).free() < thresholds.fdReserve;
-        } catch (IOException | RuntimeException e) {
-            systemFilesShort = false;
-        }
-        heapUsed = heapAfterGc();
-        try {
-            tcpUsed = TcpMemory.read(procRoot).ofPressure();
-        } catch (IOException | RuntimeException e) {
-            tcpUsed = 0;
-        }
-        try {
-            CgroupMemory cgroup = CgroupMemory.read(procRoot, cgroupRoot);
-            cgroupUsed = cgroup == null ? 0 : cgroup.used();
-        } catch (IOException | RuntimeException e) {
-            cgroupUsed = 0;
-        }
+        readings.refresh(fds, thresholds.fdReserve);
         Thresholds t = thresholds;
         if (!t.settings.enabled()) {
             return;
@@ -447,36 +413,6 @@ public final class AdmissionController implements AutoCloseable {
             lastLogNanos = now;
             refusedAtLastLog = total;
         }
-    }
-
-    /** Heap in use after the last collection, over all heap pools that report it, as a fraction of max. */
-    private static double heapAfterGc() {
-        long used = 0;
-        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getType() == MemoryType.HEAP && pool.isCollectionUsageThresholdSupported()) {
-                MemoryUsage afterGc = pool.getCollectionUsage();
-                if (afterGc != null) {
-                    used += afterGc.getUsed();
-                }
-            }
-        }
-        long max = Runtime.getRuntime().maxMemory();
-        return max <= 0 ? 0 : (double) used / max;
-    }
-
-    /** Netty's direct memory in use as a fraction of the JVM's max direct memory. */
-    private static double directUsed() {
-        long max = PlatformDependent.maxDirectMemory();
-        long used = PlatformDependent.usedDirectMemory();
-        if (used < 0) {
-            used = 0;
-            for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
-                if (pool.getName().equals("direct")) {
-                    used = pool.getMemoryUsed();
-                }
-            }
-        }
-        return max <= 0 ? 0 : (double) used / max;
     }
 
     private static double clamp(double value) {
