@@ -49,8 +49,6 @@ import org.jspecify.annotations.Nullable;
 final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     /** First try plus at most two other backends of the cluster when a connect fails (not for lack of ports). */
     private static final int MAX_CONNECT_ATTEMPTS = 3;
-    /** The most time a body's bytes can earn it under body-min-rate: a year, far past any real upload. */
-    private static final double MAX_BODY_CREDIT_NANOS = 365 * 86_400e9;
     /** 1xx responses relayed per request at most; a backend sending more is broken or hostile (502). */
     private static final int MAX_INTERIM = 16;
 
@@ -70,8 +68,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private final long maxBody;
     private final long requestTimeoutNanos;
     private final long inactivityNanos;
-    private final long bodyTimeoutNanos;
-    private final long bodyMinRate;
+    private final BodyClock bodyClock;
 
     private Phase phase = Phase.AWAITING_HEAD;
     private Set<Backend> tried = Set.of();
@@ -88,9 +85,6 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private @Nullable String exhausted;
     private long bodyBytes;
     private long lastActivity;
-    /** When the body clock (re)started, 0 while it does not run; and the body bytes counted before that. */
-    private long bodyClockStart;
-    private long bodyBytesBefore;
 
     Exchange(HttpProxyHandler owner, ChannelHandlerContext down, Frontend frontend, FrontendSettings settings,
             Router.Match match, HttpRequest request, HttpVersion clientVersion, boolean clientKeepAlive,
@@ -108,12 +102,11 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         // RFC 9110 §9.2.2: idempotent methods; with no body, the request can be sent again as it was
         this.replayable = bodyless && IDEMPOTENT.contains(request.method());
         this.maxBody = settings.limits().maxRequestBodySize();
-        this.bodyMinRate = settings.limits().bodyMinRate();
         Timeouts timeouts = settings.timeouts();
         this.requestTimeoutNanos = match.route().effectiveRequestTimeout(timeouts).toNanos();
         Duration inactivity = match.route().longPoll() ? timeouts.tunnelIdle() : timeouts.idle();
         this.inactivityNanos = inactivity.toNanos();
-        this.bodyTimeoutNanos = timeouts.body().toNanos();
+        this.bodyClock = new BodyClock(timeouts.body().toNanos(), settings.limits().bodyMinRate());
     }
 
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
@@ -158,9 +151,8 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             connection.write(LastHttpContent.EMPTY_LAST_CONTENT);
         }
         connection.flush();
-        if (!requestComplete && !bodyless && bodyTimeoutNanos > 0 && bodyClockStart == 0) {
-            bodyClockStart = owner.now(); // the body can flow from now on
-            bodyBytesBefore = bodyBytes;
+        if (!requestComplete && !bodyless && bodyClock.enabled() && !bodyClock.running()) {
+            bodyClock.start(owner.now(), bodyBytes); // the body can flow from now on
             armInactivity();
         }
         connection.read();
@@ -270,10 +262,8 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         }
         phase = Phase.STREAMING;
         stopBodyClockIfDone();
-        boolean toHead = request.method().equals(HttpMethod.HEAD);
-        reuseForbidden = ProxyHeaders.namesFraming(response.headers())
-                || ProxyHeaders.declaresAnAbsentBody(response, toHead);
-        boolean bodylessResponse = toHead || code == 204 || code == 304;
+        reuseForbidden = ProxyHeaders.namesFraming(response.headers());
+        boolean bodylessResponse = request.method().equals(HttpMethod.HEAD) || code == 204 || code == 304;
         boolean keepAlive = clientKeepAlive && requestComplete && !frontend.draining().getAsBoolean();
         closeAfterResponse = ProxyHeaders.prepareResponse(response, clientVersion, keepAlive, bodylessResponse);
         armInactivity();
@@ -378,7 +368,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     }
 
     /** True while a WebSocket upgrade waits for the backend's answer (a 101, or anything else). */
-    boolean awaitingUpgrade() {
+    private boolean awaitingUpgrade() {
         return upgrade && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM || phase == Phase.SWITCHING);
     }
 
@@ -433,9 +423,9 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             }
             queued.addLast(content);
         }
-        if (last && phase == Phase.AWAITING_HEAD) {
-            armRequestTimeout();
-        } else if (bodyClockStart != 0) {
+        if (last && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM)) {
+            armRequestTimeout(); // a 100 Continue already relayed does not answer the request
+        } else if (bodyClock.running()) {
             armInactivity(); // the body's deadline moved with the bytes it brought
         }
     }
@@ -494,16 +484,15 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
                     backend + " " + request.method() + " " + request.uri());
             return;
         }
-        if (bodyClockStart != 0 && nowNanos - bodyDeadline() >= 0) {
+        if (bodyClock.running() && nowNanos - bodyClock.deadline(bodyBytes) >= 0) {
             UpstreamConnectionHandler connection = upstream;
             if (connection != null && !connection.isWritable()) {
                 // The backend is not reading, so the client could not send: not the client's fault. The
                 // body gets a fresh body-timeout from here (idle-timeout still ends a stall on both sides).
-                bodyClockStart = nowNanos;
-                bodyBytesBefore = bodyBytes;
+                bodyClock.start(nowNanos, bodyBytes);
             } else if (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM) {
                 fail(HttpResponseStatus.REQUEST_TIMEOUT, Problem.BODY_TIMEOUT, bodyBytes + " body bytes from "
-                        + down.channel().remoteAddress() + " in " + (nowNanos - bodyClockStart) / 1_000_000 + " ms");
+                        + down.channel().remoteAddress() + " in " + bodyClock.elapsedMillis(nowNanos) + " ms");
                 return;
             } else {
                 frontend.problems().report(Problem.BODY_TIMEOUT, "request body from " + down.channel().remoteAddress());
@@ -632,8 +621,8 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
 
     private void armInactivity() {
         long deadline = inactivityNanos > 0 ? lastActivity + inactivityNanos : 0;
-        if (bodyClockStart != 0) {
-            long body = bodyDeadline();
+        if (bodyClock.running()) {
+            long body = bodyClock.deadline(bodyBytes);
             deadline = deadline == 0 || body - deadline < 0 ? body : deadline;
         }
         if (deadline != 0) {
@@ -643,20 +632,10 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         }
     }
 
-    /** When the body must be complete: body-timeout from its start, plus a second per body-min-rate bytes. */
-    private long bodyDeadline() {
-        long extra = 0;
-        if (bodyMinRate > 0) {
-            // in doubles: a terabyte at one byte a second would overflow nanoseconds in a long
-            extra = (long) Math.min(MAX_BODY_CREDIT_NANOS, (bodyBytes - bodyBytesBefore) * 1e9 / bodyMinRate);
-        }
-        return bodyClockStart + bodyTimeoutNanos + extra;
-    }
-
     /** The body clock stops once the request is complete or a response has begun (then the body is moot). */
     private void stopBodyClockIfDone() {
         if (requestComplete || phase == Phase.STREAMING) {
-            bodyClockStart = 0;
+            bodyClock.stop();
         }
     }
 

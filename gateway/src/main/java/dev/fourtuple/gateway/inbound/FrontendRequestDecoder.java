@@ -78,10 +78,7 @@ final class FrontendRequestDecoder extends HttpRequestDecoder {
         if (paused) {
             return; // the bytes stay in the cumulation until resume()
         }
-        if (!inMessage) {
-            if (!buffer.isReadable()) {
-                return;
-            }
+        if (!inMessage && startsAHead(buffer)) {
             inMessage = true;
             lengthFields = 0;
             ctx.fireUserEventTriggered(HEAD_STARTED);
@@ -127,6 +124,14 @@ final class FrontendRequestDecoder extends HttpRequestDecoder {
             lengthFields++;
         }
         return name;
+    }
+
+    /**
+     * Whether the bytes hold the start of a request line. RFC 9112 §2.2: empty lines before one are ignored
+     * (Netty skips them), so a stray CRLF after a request starts no head and leaves the connection idle.
+     */
+    private static boolean startsAHead(ByteBuf buffer) {
+        return buffer.forEachByte(b -> b == '\r' || b == '\n') >= 0;
     }
 
     @Override

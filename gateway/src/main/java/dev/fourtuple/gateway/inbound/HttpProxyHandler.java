@@ -6,7 +6,6 @@ import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.tunnel.Tunnel;
-import dev.fourtuple.gateway.tunnel.TunnelRelayHandler;
 import dev.fourtuple.gateway.upstream.UpstreamConnectionHandler;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -52,6 +51,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     private static final Logger log = LoggerFactory.getLogger(HttpProxyHandler.class);
     /** How long a closing connection keeps reading (and discarding) after its last response: RFC 9112 §9.6. */
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /** The time a closing connection has to take its last response when idle-timeout is off. */
+    private static final long CLOSE_DEADLINE_NANOS = TimeUnit.MINUTES.toNanos(1);
 
     private final Frontend frontend;
     private final FrontendRequestDecoder decoder;
@@ -122,7 +123,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         encoder.respondingTo(request.method());
         DecoderResult result = request.decoderResult();
         if (result.isFailure()) {
-            ReferenceCountUtil.release(request); // the decoder hands a failed head over as a full message
+            ReferenceCountUtil.release(request); // a failed head may be a full message (a bad request line)
             rejectMalformed(result.cause());
             return;
         }
@@ -233,7 +234,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             // (the decoder releases them), so the backend parses exactly what is answered.
             inputEnded = true;
             Exchange current = exchange;
-            if (current != null) {
+            if (lingering) {
+                context().close(); // the client has its answer and closed: nothing to wait for
+            } else if (current != null) {
                 current.onClientFin();
             } else if (!closing) {
                 closeAfterFlush(); // between requests: what was answered is written out first
@@ -273,9 +276,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     @Override
     public void onDeadline(long nowNanos) {
-        if (lingering) {
+        if (closing) {
+            // Lingering is over, or the last response could not be written out in time (a client that does
+            // not read): it had its time, nothing more is owed it.
             ChannelHandlerContext c = context();
-            c.channel().config().setOption(ChannelOption.SO_LINGER, 0); // it had its time: nothing is owed it
+            if (c.channel().isActive()) {
+                c.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+            }
             c.close();
             return;
         }
@@ -305,11 +312,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         }
     }
 
-    /** Drain began: no new requests here; an idle connection closes now. Runs on the loop. */
+    /**
+     * Drain began: no new requests here; an idle connection closes now. One that still owes its client
+     * something (a response being written out, a pipelined request read and held) finishes it first: the next
+     * response says {@code Connection: close}. Runs on the loop.
+     */
     void drain() {
         closeWhenDone = true;
-        if (exchange == null && !closed) {
-            abort();
+        if (exchange == null && !closed && !closing && !resumeWhenWritable && decoder.heldBytes() == 0) {
+            closeAfterFlush();
         }
     }
 
@@ -354,7 +365,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         if (closed || closing) {
             return;
         }
-        decoder.resume(); // may start the next exchange at once
+        try {
+            decoder.resume(); // may start the next exchange at once
+        } catch (RuntimeException e) {
+            exceptionCaught(context(), e); // run from a task, not the pipeline: route it as the pipeline would
+            return;
+        }
         readIfWanted();
     }
 
@@ -363,7 +379,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         frontend.problems().report(problem, detail);
         exchange = null;
         closing = true;
-        disarm();
+        armCloseDeadline();
         context().writeAndFlush(ErrorResponses.of(status)).addListener((ChannelFutureListener) this::lingerThenClose);
     }
 
@@ -420,8 +436,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         Duration idle = settings().timeouts().tunnelIdle();
         Tunnel tunnel = Tunnel.create(down, up, upstream.backend().address(), loopWheel, idle.toNanos(),
                 frontend.tunnelMeters(), onTunnelClose);
-        upstream.handOver(TunnelRelayHandler.NAME, tunnel.upstreamRelay());
-        downPipeline.replace(this, TunnelRelayHandler.NAME, tunnel.downstreamRelay());
+        upstream.handOver(tunnel::relayUpstreamInPlaceOf);
+        tunnel.relayDownstreamInPlaceOf(this);
         downPipeline.remove(FrontendInitializer.DECODER);
         tunnel.start();
         if (inputEnded) {
@@ -429,10 +445,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         }
     }
 
+    /**
+     * A closing connection gets its last response written out within idle-timeout (or a minute when that is
+     * off): a client that stops reading must not hold it, its fd and its buffers past that.
+     */
+    private void armCloseDeadline() {
+        Duration idle = settings().timeouts().idle();
+        arm(now() + (Timeouts.isOff(idle) ? CLOSE_DEADLINE_NANOS : idle.toNanos()));
+    }
+
     /** Closes once everything written is flushed; lingers first if the client sent more than was read. */
     private void closeAfterFlush() {
         closing = true;
-        disarm();
+        armCloseDeadline();
         ChannelFutureListener then = decoder.holdsNothing() ? ChannelFutureListener.CLOSE : this::lingerThenClose;
         context().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(then);
     }

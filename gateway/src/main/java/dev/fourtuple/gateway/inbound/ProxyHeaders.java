@@ -28,7 +28,10 @@ final class ProxyHeaders {
     private static final CharSequence X_FORWARDED_FOR = "x-forwarded-for";
     private static final CharSequence X_FORWARDED_PROTO = "x-forwarded-proto";
     private static final CharSequence X_FORWARDED_HOST = "x-forwarded-host";
-    /** RFC 9110 §6.5.1: fields a trailer must not carry. */
+    /**
+     * Fields a trailer must not carry: the gateway's list, drawn from the categories RFC 9110 §6.5.1 names
+     * (framing, routing, authentication, request modifiers, response control, content description).
+     */
     private static final List<CharSequence> FORBIDDEN_TRAILERS = List.of(HttpHeaderNames.HOST,
             HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.TRAILER,
             HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.PROXY_CONNECTION,
@@ -84,8 +87,9 @@ final class ProxyHeaders {
 
     /**
      * The framing headers in the gateway's own words: {@code Transfer-Encoding: chunked} or the decoded length
-     * in plain digits, however the peer spelled them ("CHUNKED", "0005"). Both spellings are valid, but a
-     * receiver less careful than RFC 9112 could read them otherwise; the encoder frames by these values.
+     * in plain digits, however the peer spelled them ("CHUNKED", "0005"). Both spellings are valid (RFC 9112
+     * §6.1 coding names are case-insensitive, RFC 9110 §8.6 a length is 1*DIGIT), but a receiver less careful
+     * could read them otherwise; the encoder frames by these values.
      */
     private static void writeOwnFraming(HttpMessage message) {
         HttpHeaders headers = message.headers();
@@ -148,7 +152,8 @@ final class ProxyHeaders {
             }
         }
         if (chunked && http10) {
-            chunked = false; // HTTP/1.0 has no chunked coding: relay the bytes and close to delimit
+            // RFC 9112 §6.1: no Transfer-Encoding to a request that did not say HTTP/1.1; the close delimits
+            chunked = false;
             keepAlive = false;
         }
         HttpUtil.setTransferEncodingChunked(response, chunked);
@@ -186,37 +191,39 @@ final class ProxyHeaders {
             return "status " + code;
         }
         List<String> codings = response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
-        if (!codings.isEmpty() && !(codings.size() == 1 && codings.get(0).trim().equalsIgnoreCase("chunked"))) {
+        if (!codings.isEmpty() && !chunkedAlone(codings)) {
             return "Transfer-Encoding " + RequestRules.printable(String.join(", ", codings));
         }
         return null;
     }
 
-    /**
-     * True for a bodyless response whose head declares a body: a HEAD response with a non-zero length or
-     * chunked (as RFC 9110 §9.3.2 lets it, describing the GET), or a 204 with either (RFC 9110 §8.6 forbids
-     * it). A backend that wrongly sends that body a moment later would have it taken for the next request's
-     * response, so such a connection is not reused; bytes already there are caught either way.
-     */
-    static boolean declaresAnAbsentBody(HttpResponse response, boolean toHead) {
-        int code = response.status().code();
-        if (!toHead && code != 204) {
-            return false;
-        }
-        HttpHeaders headers = response.headers();
-        return HttpUtil.getContentLength(response, 0L) != 0L || headers.contains(HttpHeaderNames.TRANSFER_ENCODING);
-    }
-
     /** True when a Connection header names Content-Length, Transfer-Encoding or Host. */
     static boolean namesFraming(HttpHeaders headers) {
-        for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String token : value.split(",")) {
-                if (RequestRules.FRAMING.contains(token.trim().toLowerCase(Locale.ROOT))) {
-                    return true;
-                }
+        for (String option : connectionOptions(headers)) {
+            if (RequestRules.FRAMING.contains(option)) {
+                return true;
             }
         }
         return false;
+    }
+
+    /** The options of every Connection header (RFC 9110 §7.6.1: a list of field names), in lower case. */
+    static List<String> connectionOptions(HttpHeaders headers) {
+        List<String> options = new ArrayList<>(2);
+        for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String token : value.split(",")) {
+                String option = token.trim().toLowerCase(Locale.ROOT);
+                if (!option.isEmpty()) {
+                    options.add(option);
+                }
+            }
+        }
+        return options;
+    }
+
+    /** True when the Transfer-Encoding values are {@code chunked} alone: the only transfer coding relayed. */
+    static boolean chunkedAlone(List<String> codings) {
+        return codings.size() == 1 && codings.get(0).trim().equalsIgnoreCase(HttpHeaderValues.CHUNKED.toString());
     }
 
     /**
@@ -225,17 +232,10 @@ final class ProxyHeaders {
      * message (Content-Length, Transfer-Encoding, Host), which the gateway owns whatever Connection says.
      */
     static void removeHopByHop(HttpHeaders headers) {
-        List<String> named = new ArrayList<>();
-        for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String token : value.split(",")) {
-                String name = token.trim().toLowerCase(Locale.ROOT);
-                if (!name.isEmpty() && !RequestRules.FRAMING.contains(name)) {
-                    named.add(name);
-                }
+        for (String option : connectionOptions(headers)) {
+            if (!RequestRules.FRAMING.contains(option)) {
+                headers.remove(option);
             }
-        }
-        for (String name : named) {
-            headers.remove(name);
         }
         headers.remove(HttpHeaderNames.CONNECTION);
         headers.remove(HttpHeaderNames.KEEP_ALIVE);

@@ -69,19 +69,16 @@ final class RequestRules {
             // RFC 9112 §3.2: a Host with an invalid field value: 400 (RFC 9110 §7.2: uri-host [ ":" port ])
             return bad("invalid Host: " + printable(hosts.get(0)));
         }
-        for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String token : connection.split(",")) {
-                String name = token.trim().toLowerCase(Locale.ROOT);
-                if (FRAMING.contains(name)) {
-                    // RFC 9110 §7.6.1: a sender MUST NOT send a connection option for a field meant for all
-                    // recipients. Honouring it would strip the framing the backend needs: refused, not ignored,
-                    // because a client that sends it is either broken or probing for a desync.
-                    return bad("Connection names " + name);
-                }
+        for (String option : ProxyHeaders.connectionOptions(headers)) {
+            if (FRAMING.contains(option)) {
+                // RFC 9110 §7.6.1: a sender MUST NOT send a connection option for a field meant for all
+                // recipients. Honouring it would strip the framing the backend needs: refused, not ignored,
+                // because a client that sends it is either broken or probing for a desync.
+                return bad("Connection names " + option);
             }
         }
         List<String> codings = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
-        if (!codings.isEmpty() && !(codings.size() == 1 && codings.get(0).trim().equalsIgnoreCase("chunked"))) {
+        if (!codings.isEmpty() && !ProxyHeaders.chunkedAlone(codings)) {
             // RFC 9112 §6.1: a transfer coding the server does not understand: 501. Only chunked is relayed
             // (the decoder has already refused a last coding other than chunked).
             return new Refusal(HttpResponseStatus.NOT_IMPLEMENTED, Problem.UNSUPPORTED,

@@ -6,6 +6,8 @@ import dev.fourtuple.gateway.transport.EventLoops;
 import dev.fourtuple.gateway.transport.TransportKind;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -37,11 +39,13 @@ public final class AdminServer implements AutoCloseable {
     private final EventLoops loops;
     private final TimerWheel wheel;
     private final Channel channel;
+    private final ChannelGroup connections;
 
-    private AdminServer(EventLoops loops, TimerWheel wheel, Channel channel) {
+    private AdminServer(EventLoops loops, TimerWheel wheel, Channel channel, ChannelGroup connections) {
         this.loops = loops;
         this.wheel = wheel;
         this.channel = channel;
+        this.connections = connections;
     }
 
     /**
@@ -56,6 +60,7 @@ public final class AdminServer implements AutoCloseable {
         InetSocketAddress address = Objects.requireNonNull(settings.listen(), "admin.listen is off");
         EventLoops loops = EventLoops.start(TransportKind.NIO, 1, "fourtuple-admin");
         TimerWheel wheel = TimerWheel.start(loops.loops().get(0));
+        ChannelGroup open = new DefaultChannelGroup("admin", loops.loops().get(0));
         try {
             AdminConnections connections = new AdminConnections(wheel, settings);
             AdminRequestHandler admin = new AdminRequestHandler(metrics, status, ready);
@@ -68,6 +73,7 @@ public final class AdminServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
+                            open.add(ch);
                             ch.pipeline()
                                     .addLast(GUARD, new AdminConnectionHandler(connections))
                                     .addLast(CODEC, new HttpServerCodec(limits))
@@ -75,7 +81,7 @@ public final class AdminServer implements AutoCloseable {
                         }
                     })
                     .bind(address).sync().channel();
-            return new AdminServer(loops, wheel, channel);
+            return new AdminServer(loops, wheel, channel, open);
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             wheel.stop();
             loops.shutdown(Duration.ofSeconds(2));
@@ -87,9 +93,15 @@ public final class AdminServer implements AutoCloseable {
         return (InetSocketAddress) channel.localAddress();
     }
 
+    /**
+     * Stops listening, closes the connections (each pipeline sees its channelInactive and releases what its
+     * codec held: a loop that shuts down with channels still open may not run their inactive events), then
+     * stops the loop.
+     */
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
+        connections.close().awaitUninterruptibly(Duration.ofSeconds(2).toMillis());
         wheel.stop();
         loops.shutdown(Duration.ofSeconds(2));
     }

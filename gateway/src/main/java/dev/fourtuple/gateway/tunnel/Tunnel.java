@@ -3,9 +3,11 @@ package dev.fourtuple.gateway.tunnel;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A downstream and an upstream channel joined as a byte pipe. Holds what the pair shares: the idle deadline
@@ -15,6 +17,9 @@ import java.net.InetSocketAddress;
  * buffer (reads allocate per read and release after the write), no timer task.
  */
 public final class Tunnel implements TimerWheel.Owner {
+    /** Time a closing tunnel gives each side to take what was left for it. */
+    private static final long FLUSH_GRACE_NANOS = TimeUnit.SECONDS.toNanos(30);
+
     private final Channel downstream;
     private final Channel upstream;
     private final InetSocketAddress backend;
@@ -40,8 +45,8 @@ public final class Tunnel implements TimerWheel.Owner {
     }
 
     /**
-     * Creates the tunnel and its two relays. The caller puts each relay into its channel's pipeline (where
-     * the HTTP handler was), then removes the HTTP codecs, then calls {@link #start()}.
+     * Creates the tunnel. The caller puts its relays where the HTTP handlers were ({@link #relayUpstreamInPlaceOf},
+     * {@link #relayDownstreamInPlaceOf}), has each side remove its HTTP decoder, then calls {@link #start()}.
      *
      * @param backend          the backend address the upstream channel is connected to
      * @param idleTimeoutNanos close after this long without a byte either way; 0 = never
@@ -57,13 +62,23 @@ public final class Tunnel implements TimerWheel.Owner {
         return backend;
     }
 
+    /** Puts the relay of client bytes to the backend where {@code handler} is in the client's pipeline. */
+    public void relayDownstreamInPlaceOf(ChannelHandler handler) {
+        downstream.pipeline().replace(handler, TunnelRelayHandler.NAME, downstreamRelay());
+    }
+
+    /** Puts the relay of backend bytes to the client where {@code handler} is in the backend's pipeline. */
+    public void relayUpstreamInPlaceOf(ChannelHandler handler) {
+        upstream.pipeline().replace(handler, TunnelRelayHandler.NAME, upstreamRelay());
+    }
+
     /** The relay for the downstream pipeline: relays client bytes to the backend. */
-    public TunnelRelayHandler downstreamRelay() {
+    TunnelRelayHandler downstreamRelay() {
         return new TunnelRelayHandler(this, upstream);
     }
 
     /** The relay for the upstream pipeline: relays backend bytes to the client. */
-    public TunnelRelayHandler upstreamRelay() {
+    TunnelRelayHandler upstreamRelay() {
         return new TunnelRelayHandler(this, downstream);
     }
 
@@ -86,6 +101,14 @@ public final class Tunnel implements TimerWheel.Owner {
 
     @Override
     public void onDeadline(long nowNanos) {
+        if (closed) {
+            // Closing, but a side has not taken what was left for it (a peer that stopped reading): it had
+            // its time. A reset: nothing more will be read from or written to either.
+            forceClose(downstream);
+            forceClose(upstream);
+            wheel.unregister(entry);
+            return;
+        }
         long idleFor = nowNanos - lastActivity;
         if (idleFor >= idleTimeoutNanos) {
             meters.idleClosed();
@@ -107,6 +130,18 @@ public final class Tunnel implements TimerWheel.Owner {
         close();
     }
 
+    /** One channel closed; once both have, the tunnel is gone and leaves the wheel. */
+    void sideInactive() {
+        sideGone();
+        leaveWheelIfBothClosed();
+    }
+
+    private void leaveWheelIfBothClosed() {
+        if (!downstream.isActive() && !upstream.isActive()) {
+            wheel.unregister(entry);
+        }
+    }
+
     /**
      * Makes the upstream close a reset (SO_LINGER 0), so that no TIME_WAIT stays on its scarce {source,
      * backend} tuple, when the kernel says everything relayed to the backend was acknowledged (TCP_INFO
@@ -120,17 +155,28 @@ public final class Tunnel implements TimerWheel.Owner {
         }
     }
 
-    /** Closes both sides once, after flushing what each still has to write. */
+    /**
+     * Closes both sides once, after flushing what each still has to write; a side that does not take it within
+     * {@link #FLUSH_GRACE_NANOS} is reset (the wheel entry stays for that, no timer of its own).
+     */
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        wheel.unregister(entry);
+        wheel.schedule(entry, wheel.now() + FLUSH_GRACE_NANOS);
         meters.closed();
         onClose.run();
         closeAfterFlush(downstream);
         closeAfterFlush(upstream);
+        leaveWheelIfBothClosed(); // both gone already (a side left while the 101 was relayed)
+    }
+
+    private static void forceClose(Channel channel) {
+        if (channel.isActive()) {
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+        }
+        channel.close();
     }
 
     private static void closeAfterFlush(Channel channel) {

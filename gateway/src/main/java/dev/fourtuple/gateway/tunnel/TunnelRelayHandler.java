@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     /** Pipeline name. */
-    public static final String NAME = "tunnel";
+    static final String NAME = "tunnel";
     private static final Logger log = LoggerFactory.getLogger(TunnelRelayHandler.class);
 
     private final Tunnel tunnel;
@@ -84,7 +84,7 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        tunnel.sideGone();
+        tunnel.sideInactive();
     }
 
     @Override

@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -168,15 +169,16 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
     }
 
     /**
-     * Second step: detaches for good, puts {@code relay} in this handler's place, then removes the decoder,
-     * which hands the relay whatever bytes it had buffered past the 101 (the backend's first frames).
+     * Second step: detaches for good, lets {@code relayInPlaceOf} put the tunnel's relay where this handler is,
+     * then removes the decoder, which hands the relay whatever bytes it had buffered past the 101 (the
+     * backend's first frames).
      */
-    public void handOver(String name, ChannelHandler relay) {
+    public void handOver(Consumer<ChannelHandler> relayInPlaceOf) {
         listener = null;
         reusable = false;
         unregisterIdleEntry();
         ChannelPipeline pipeline = context().pipeline();
-        pipeline.replace(this, name, relay);
+        relayInPlaceOf.accept(this);
         pipeline.remove(DECODER);
     }
 

@@ -5,11 +5,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import java.util.List;
@@ -25,7 +27,11 @@ import java.util.List;
  *       of a HEAD or 204, a second response, garbage) make the connection unfit: they are decoded as a
  *       failed message, never as the start of the next exchange's response (no response desync);</li>
  *   <li>{@link #clean()} is true only when the last response ended exactly at its framed end with nothing
- *       left over; only then may the connection go back to the pool.</li>
+ *       left over; only then may the connection go back to the pool;</li>
+ *   <li>a HEAD, 204 or 304 response whose head declares a body (a non-zero Content-Length, any
+ *       Transfer-Encoding) is not clean either: a backend that wrongly sends that body a moment later would
+ *       have it parsed as the next exchange's response. (Bytes that arrive only after a reuse are beyond what
+ *       any HTTP/1.1 proxy can tell apart.)</li>
  * </ul>
  */
 final class UpstreamResponseDecoder extends HttpResponseDecoder {
@@ -40,6 +46,7 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
     private boolean finalHead;
     private boolean responseStarted;
     private boolean stray;
+    private boolean declaredAbsentBody;
     private int lengthFields;
 
     private UpstreamResponseDecoder(HttpDecoderConfig config) {
@@ -65,6 +72,7 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
         toHead = method.equals(HttpMethod.HEAD);
         finalHead = false;
         responseStarted = false;
+        declaredAbsentBody = false;
         lengthFields = 0;
     }
 
@@ -75,7 +83,7 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
 
     /** True when no response is due, none was ever out of place, and no byte waits undecoded. */
     boolean clean() {
-        return !awaiting && !stray && actualReadableBytes() == 0;
+        return !awaiting && !stray && !declaredAbsentBody && actualReadableBytes() == 0;
     }
 
     @Override
@@ -100,7 +108,7 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
         for (int i = before; i < out.size(); i++) {
             Object decoded = out.get(i);
             if (decoded instanceof HttpResponse response) {
-                // 101 ends HTTP on this connection: it is final too (what follows is the new protocol's)
+                // RFC 9110 §15.2.2: after a 101 the connection speaks the new protocol; final for HTTP's sake
                 finalHead = response.status().code() >= 200 || response.status().code() == 101;
                 if (lengthFields > 1) {
                     // RFC 9112 §6.3 rule 5: more than one length is invalid framing, HTTP/1.0 too (Netty
@@ -131,12 +139,20 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
 
     @Override
     protected boolean isContentAlwaysEmpty(HttpMessage msg) {
-        if (msg instanceof HttpResponse response) {
-            int code = response.status().code();
-            if (code < 200 || toHead) {
-                return true; // RFC 9110 §15.2 (1xx) and §9.3.2 (HEAD); 204 and 304 below
-            }
+        if (!(msg instanceof HttpResponse response)) {
+            return super.isContentAlwaysEmpty(msg);
         }
-        return super.isContentAlwaysEmpty(msg);
+        int code = response.status().code();
+        if (code < 200) {
+            return true; // RFC 9110 §15.2: a 1xx ends with its head
+        }
+        boolean empty = toHead || super.isContentAlwaysEmpty(msg); // RFC 9110 §9.3.2 HEAD; 204 and 304
+        if (empty) {
+            // Read here, before Netty drops a chunked Transfer-Encoding from a bodyless response's head.
+            HttpHeaders headers = response.headers();
+            declaredAbsentBody = headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                    || HttpUtil.getContentLength(response, 0L) != 0L;
+        }
+        return empty;
     }
 }
