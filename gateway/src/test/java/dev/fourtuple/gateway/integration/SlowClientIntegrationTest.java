@@ -11,6 +11,7 @@ import dev.fourtuple.gateway.testing.RawHttp;
 import dev.fourtuple.gateway.testing.RecordingBackend;
 import dev.fourtuple.gateway.transport.TransportKind;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -109,6 +110,79 @@ class SlowClientIntegrationTest {
             List<HttpWire.Message> responses = raw.responses();
             assertThat(responses).extracting(HttpWire.Message::status).containsExactly(200);
             assertThat(responses.get(0).bodyText()).isEqualTo("POST /big body=" + body.length() + "\n");
+        }
+    }
+
+    /**
+     * A response the client does not read, closing the connection: the last piece is handed over but can never
+     * be written out. The connection must not be held past idle-timeout (it was held forever).
+     */
+    @Test
+    void aClientThatStopsReadingItsLastResponseIsClosedAfterIdleTimeout() throws Exception {
+        String body = "x".repeat(60 * 1024); // under the write buffer's high-water mark: all of it is handed over
+        backend = closer.track(RecordingBackend.start((request, conn) -> ("HTTP/1.1 200 OK\r\nContent-Length: "
+                + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.ISO_8859_1)));
+        fixture = closer.track(GatewayFixture.inFrontOf(TransportKind.EPOLL, backend,
+                "idle-timeout = 500ms\ndownstream.sndbuf = 4KiB"));
+        java.net.Socket client = closer.track(new java.net.Socket());
+        client.setReceiveBufferSize(4096);
+        client.connect(fixture.address(), 5000);
+        client.getOutputStream().write("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.ISO_8859_1)); // and never reads
+        await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests().size() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.gateway().inboundMeters().active() == 0);
+    }
+
+    /** RFC 9112 §2.2: an empty line after a request (old clients send one) starts no head: no 408 for it. */
+    @Test
+    void aStrayCrlfAfterARequestIsNotAHeadInProgress() throws Exception {
+        start("header-timeout = 300ms\nidle-timeout = 1s");
+        try (RawHttp raw = RawHttp.connect(fixture.address(), 15_000)) {
+            raw.send("POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello\r\n");
+            assertThat(raw.response().status()).isEqualTo(200);
+            assertThat(raw.readUntilClose()).as("closed by idle-timeout, without a 408").isEmpty();
+        }
+        assertThat(fixture.gateway().problems().count(Problem.HEADER_TIMEOUT)).isZero();
+    }
+
+    /**
+     * Expect: 100-continue: the backend answers 100 first, the body follows, then the backend takes longer
+     * than idle-timeout to answer. request-timeout governs that wait (a 504 from the stale inactivity deadline
+     * was the bug).
+     */
+    @Test
+    void aBodySentAfterA100ContinueWaitsForTheAnswerUnderRequestTimeout() throws Exception {
+        java.net.ServerSocket server = closer.track(new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress()));
+        Thread backendThread = new Thread(() -> {
+            try (java.net.Socket s = server.accept()) {
+                java.io.InputStream in = new java.io.BufferedInputStream(s.getInputStream());
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    head.append((char) in.read());
+                }
+                s.getOutputStream().write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                in.readNBytes(5);
+                Thread.sleep(1500); // the backend's own work, longer than idle-timeout
+                s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone"
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                in.read();
+            } catch (IOException | InterruptedException e) {
+                // the test's assertions tell
+            }
+        });
+        backendThread.setDaemon(true);
+        backendThread.start();
+        fixture = closer.track(GatewayFixture.start(TransportKind.EPOLL, 0, b -> "idle-timeout = 500ms\n"
+                + "request-timeout = 10s\nclusters { app { backends = [\"127.0.0.1:" + server.getLocalPort()
+                + "\"] } }\nroutes = [ { cluster = app } ]\n"));
+        try (RawHttp raw = RawHttp.connect(fixture.address(), 15_000)) {
+            raw.send("POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+            assertThat(raw.response().status()).isEqualTo(100);
+            raw.send("hello");
+            HttpWire.Message answer = raw.response();
+            assertThat(answer.status()).isEqualTo(200);
+            assertThat(answer.bodyText()).isEqualTo("done");
         }
     }
 }
