@@ -197,6 +197,9 @@ public final class Main {
         });
         try {
             started.complete(Service.start(config, file));
+        } catch (BindFailedException e) {
+            err.println(file + ": " + e.getMessage());
+            return FAILED;
         } catch (IllegalStateException e) {
             for (String line : e.getMessage().split("\n")) {
                 err.println(file + ": " + line);

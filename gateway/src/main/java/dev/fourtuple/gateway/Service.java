@@ -77,8 +77,8 @@ final class Service implements AutoCloseable {
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
             gateway.close();
             notifier.close();
-            throw new IllegalStateException("admin.listen: " + Gateway.format(config.ops().admin().listen())
-                    + " (expected: an address this host can bind; bind says: " + e.getMessage() + ")", e);
+            throw new BindFailedException("admin.listen: " + Gateway.format(config.ops().admin().listen())
+                    + ": cannot bind: " + e.getMessage(), e);
         }
         Service service = new Service(file, registry, gateway, admin, notifier);
         notifier.ready("serving on " + Gateway.format(gateway.address()));

@@ -49,6 +49,21 @@ class RunCommandTest {
     }
 
     @Test
+    void aTakenAdminPortExits1WithOneLineNamingTheKey() throws Exception {
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("127.0.0.1", 0));
+            try (GatewayProcess gateway = GatewayProcess.start(dir, "listen = \"127.0.0.1:0\"\ntransport = nio\n"
+                    + "admin.listen = \"127.0.0.1:" + taken.getLocalPort() + "\"\n"
+                    + "clusters { c { backends = [\"127.0.0.1:9\"] } }\nroutes = [ { cluster = c } ]\n", 0)) {
+                assertThat(gateway.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+                assertThat(gateway.process().exitValue()).as("could not start, not an invalid config").isEqualTo(1);
+                assertThat(gateway.logText()).contains("admin.listen: 127.0.0.1:" + taken.getLocalPort()
+                        + ": cannot bind").doesNotContain("\tat ");
+            }
+        }
+    }
+
+    @Test
     void sigtermLetsTheRequestInFlightFinishThenExits0() throws Exception {
         try (EchoBackend backend = EchoBackend.start(new InetSocketAddress("127.0.0.1", 0), "b", TransportKind.NIO, 1);
                 GatewayProcess gateway = GatewayProcess.start(dir, "listen = \"127.0.0.1:0\"\nadmin.listen = off\ndrain-timeout = 10s\n"
