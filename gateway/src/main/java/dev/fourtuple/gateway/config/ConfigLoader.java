@@ -66,7 +66,8 @@ public final class ConfigLoader {
             throw fromException(e, trail, file.toString());
         }
         requireIncludes(trail);
-        return map(user, file.toString());
+        Path folder = file.toAbsolutePath().getParent();
+        return map(user, file.toString(), folder == null ? Path.of("") : folder);
     }
 
     /** Loads and validates config text (tests, the embedded demo config). */
@@ -80,7 +81,7 @@ public final class ConfigLoader {
             throw fromException(e, trail, sourceName);
         }
         requireIncludes(trail);
-        return map(user, sourceName);
+        return map(user, sourceName, Path.of("").toAbsolutePath());
     }
 
     /** A required include that failed is a problem even when Typesafe Config went on without it. */
@@ -91,7 +92,8 @@ public final class ConfigLoader {
         }
     }
 
-    private static GatewayConfig map(Config user, String source) throws ConfigProblems {
+    /** @param folder where relative file names in the config (certificates) are resolved */
+    private static GatewayConfig map(Config user, String source, Path folder) throws ConfigProblems {
         Config merged;
         try {
             merged = user.withFallback(reference()).resolve();
@@ -99,7 +101,7 @@ public final class ConfigLoader {
             throw fromException(e, source);
         }
         List<ConfigProblem> problems = new ArrayList<>();
-        GatewayConfig config = new Mapping(problems).gateway(
+        GatewayConfig config = new Mapping(problems, folder).gateway(
                 new ConfigSection(merged.root(), "", source, problems), source);
         if (!problems.isEmpty()) {
             problems.sort(IN_FILE_ORDER);
@@ -151,11 +153,11 @@ public final class ConfigLoader {
     }
 
     /** The hand-written mapping from sections to records. */
-    private record Mapping(List<ConfigProblem> problems) {
+    private record Mapping(List<ConfigProblem> problems, Path folder) {
 
         GatewayConfig gateway(ConfigSection root, String source) {
-            InetSocketAddress listen = address(root, "listen", 0);
             int backlog = root.integer("backlog", 1, 65535);
+            List<ListenerConfig> listeners = new ListenerMapping(problems, folder).listeners(root, backlog);
             TransportChoice transport = root.enumValue("transport", TransportChoice.class, TransportChoice.AUTO);
             int eventLoops = root.integerOrAuto("event-loops", 1, 1024);
             Timeouts timeouts = new Timeouts(
@@ -190,9 +192,9 @@ public final class ConfigLoader {
             ConfigObject clusterDefaults = root.section("cluster-defaults").object();
             Map<String, ClusterConfig> clusters = clusters(root.section("clusters"), clusterDefaults);
             ConfigObject routeDefaults = root.section("route-defaults").object();
-            List<RouteConfig> routes = routes(root, routeDefaults, clusters);
+            List<RouteConfig> routes = routes(root, routeDefaults, clusters, listeners);
             root.rejectUnknownKeys();
-            return new GatewayConfig(source, listen, backlog, transport, eventLoops, timeouts, limits, downstream,
+            return new GatewayConfig(source, listeners, backlog, transport, eventLoops, timeouts, limits, downstream,
                     upstream, admission, ops, clusters, routes);
         }
 
@@ -388,7 +390,9 @@ public final class ConfigLoader {
             return clusters;
         }
 
-        private List<RouteConfig> routes(ConfigSection root, ConfigObject defaults, Map<String, ClusterConfig> clusters) {
+        private List<RouteConfig> routes(ConfigSection root, ConfigObject defaults, Map<String, ClusterConfig> clusters,
+                List<ListenerConfig> listeners) {
+            List<String> listenerNames = listeners.stream().map(ListenerConfig::name).toList();
             List<ConfigValue> listed = root.list("routes");
             ConfigValue routesValue = root.optionalValue("routes");
             if (listed.isEmpty() && routesValue != null && routesValue.valueType() == ConfigValueType.LIST) {
@@ -422,8 +426,17 @@ public final class ConfigLoader {
                 }
                 boolean longPoll = route.bool("long-poll");
                 Duration requestTimeout = route.optionalDuration("request-timeout", MS, Duration.ofDays(7), true);
+                List<String> on = new ArrayList<>();
+                for (ConfigValue name : route.optionalValue("listeners") == null ? List.<ConfigValue>of()
+                        : route.list("listeners")) {
+                    if (name.valueType() == ConfigValueType.STRING && listenerNames.contains((String) name.unwrapped())) {
+                        on.add((String) name.unwrapped());
+                    } else {
+                        route.problem("listeners", name, "names of listeners: " + String.join(", ", listenerNames));
+                    }
+                }
                 route.rejectUnknownKeys();
-                routes.add(new RouteConfig(host, pathPrefix, cluster, longPoll, requestTimeout));
+                routes.add(new RouteConfig(host, pathPrefix, cluster, longPoll, requestTimeout, on));
             }
             return routes;
         }

@@ -8,8 +8,9 @@ import java.util.Map;
  * The whole gateway configuration, validated. Immutable; a reload builds a new one.
  *
  * @param source       where the configuration came from (a file path or "demo"), for log lines
- * @param listen       the one listening address
- * @param backlog      listen(2) backlog
+ * @param listeners    the listening addresses, at least one (the top-level {@code listen} is one plaintext
+ *                     listener)
+ * @param backlog      listen(2) backlog of listeners that do not set their own
  * @param transport    requested I/O transport
  * @param eventLoops   number of event loops, 0 = one per core
  * @param timeouts     every timeout
@@ -23,7 +24,7 @@ import java.util.Map;
  */
 public record GatewayConfig(
         String source,
-        InetSocketAddress listen,
+        List<ListenerConfig> listeners,
         int backlog,
         TransportChoice transport,
         int eventLoops,
@@ -37,7 +38,13 @@ public record GatewayConfig(
         List<RouteConfig> routes) {
 
     public GatewayConfig {
+        listeners = List.copyOf(listeners);
         clusters = Map.copyOf(clusters);
         routes = List.copyOf(routes);
+    }
+
+    /** The first listener's address (the only one for a config with a top-level {@code listen}). */
+    public InetSocketAddress listen() {
+        return listeners.get(0).listen();
     }
 }

@@ -1,0 +1,15 @@
+package dev.fourtuple.gateway.config;
+
+import java.net.InetSocketAddress;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One listening address: its sockets (one per event loop with SO_REUSEPORT), its backlog, and TLS or not.
+ *
+ * @param name    how routes name it ({@code routes[].listeners}); the listen string when not given
+ * @param listen  the address
+ * @param backlog listen(2) backlog
+ * @param tls     TLS termination, or null for plaintext
+ */
+public record ListenerConfig(String name, InetSocketAddress listen, int backlog, @Nullable TlsSettings tls) {
+}
