@@ -325,6 +325,13 @@ public final class Gateway implements AutoCloseable {
         if (!shape(running).equals(shape(next))) {
             keys.add("listen / listeners (addresses, names, TLS on or off)");
         }
+        for (ListenerConfig listener : running.listeners()) {
+            TlsSettings now = listener.tls();
+            TlsSettings then = tlsSettings(next, listener.name());
+            if (now != null && then != null && !now.ticketKeyRotation().equals(then.ticketKeyRotation())) {
+                keys.add("tls.ticket-key-rotation (" + listener.name() + ")");
+            }
+        }
         if (running.backlog() != next.backlog()) {
             keys.add("backlog");
         } else if (!backlogs(running).equals(backlogs(next))) {
