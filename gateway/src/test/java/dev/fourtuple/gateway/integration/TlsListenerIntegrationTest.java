@@ -221,6 +221,21 @@ class TlsListenerIntegrationTest {
     }
 
     @Test
+    void aConnectionAdmissionRefusesOnATlsListenerIsClosedWithoutAHandshake() throws Exception {
+        GatewayFixture fixture = start("", "admission.max-connections = 1");
+        InetSocketAddress https = fixture.gateway().address("https");
+        try (Socket held = new Socket()) {
+            held.connect(https, 5000); // the one connection admission lets in
+            await().atMost(Duration.ofSeconds(5)).until(() -> fixture.gateway().admission().admittedConnections() == 1);
+
+            assertThatThrownBy(() -> serialFor(https, "a.test")).isInstanceOf(java.io.IOException.class);
+            assertThat(fixture.registry().get("fourtuple.admission.refused").tag("reason", "connections").counter()
+                    .count()).isEqualTo(1);
+            assertThat(fixture.gateway().tlsMeters().handshakesDone()).isZero();
+        }
+    }
+
+    @Test
     void aReloadServesNewCertificatesAndABadKeyChangesNothing() throws Exception {
         Path conf = dir.resolve("gateway.conf");
         GatewayFixture fixture = start("", "");
