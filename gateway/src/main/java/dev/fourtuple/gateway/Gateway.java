@@ -336,6 +336,7 @@ public final class Gateway implements AutoCloseable {
         stopped = true;
         admission.close();
         upstreams.connector().closeIdle();
+        upstreams.close();
         for (TimerWheel wheel : wheels.all()) {
             wheel.loop().execute(wheel::stop);
         }

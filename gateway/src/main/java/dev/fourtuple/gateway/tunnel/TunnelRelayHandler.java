@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * which the peer's own relay reports by calling {@code read()} on this channel).
  *
  * <p>Half-close is passed on (RFC 9293 §3.6): when this side's input ends, the peer's output is shut after the
- * flush, and everything the peer still sends this way is relayed; when both directions have ended, the tunnel
+ * flush (after a TLS close_notify on a TLS peer: {@link HalfClose}), and everything the peer still sends this way is relayed; when both directions have ended, the tunnel
  * closes. A FIN is always relayed as a FIN, never turned into a reset: the side that half-closed may still be
  * reading (RFC 9293 §3.6.1), and a reset would drop whatever is in flight towards it.
  *
@@ -74,7 +74,7 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
             if (peer instanceof DuplexChannel duplex && !duplex.isInputShutdown() && peer.isActive()) {
                 // Act only once what we relayed has been written: shutdownOutput() fails writes still in
                 // flight, and with io_uring a flushed write is in flight until it completes.
-                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> duplex.shutdownOutput());
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> HalfClose.shutdownOutput(duplex));
             } else {
                 tunnel.close(); // both directions have ended
             }

@@ -12,12 +12,19 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import io.netty.util.concurrent.Future;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -84,10 +91,17 @@ public final class UpstreamConnector {
     }
 
     /**
-     * Applies reloaded settings to new connections on every loop, and closes idle pooled connections to
-     * backends that are gone. Connections in use are left alone.
+     * Applies reloaded settings to new connections on every loop, and closes idle pooled connections no
+     * backend of {@code clusters} would take (backends that are gone, TLS settings that changed). Connections
+     * in use are left alone.
      */
-    public void reconfigure(UpstreamSettings settings, Duration connectTimeout, Set<InetSocketAddress> backends) {
+    public void reconfigure(UpstreamSettings settings, Duration connectTimeout, Collection<Cluster> clusters) {
+        Set<PoolKey> backends = new HashSet<>();
+        for (Cluster cluster : clusters) {
+            for (Backend backend : cluster.backends()) {
+                backends.add(backend.poolKey());
+            }
+        }
         for (TimerWheel wheel : perLoopWheels()) {
             EventLoop loop = wheel.loop();
             loop.execute(() -> {
@@ -127,7 +141,7 @@ public final class UpstreamConnector {
 
     /** A pooled connection to the backend if the loop has one, else a new one. */
     public void acquire(EventLoop loop, Backend backend, Callback callback) {
-        UpstreamConnectionHandler pooled = perLoop.get(loop).pool.poll(backend.address());
+        UpstreamConnectionHandler pooled = perLoop.get(loop).pool.poll(backend.poolKey());
         if (pooled != null) {
             meters.reused();
             callback.onConnected(pooled);
@@ -151,13 +165,17 @@ public final class UpstreamConnector {
         LoopState state = perLoop.get(loop);
         UpstreamResponseDecoder decoder = UpstreamResponseDecoder.create();
         UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool, backend, decoder);
+        BackendTls tls = backend.tls();
         Bootstrap bootstrap = state.bootstrap.clone()
                 .channelFactory(transport.socketChannelFactory(backend.address().getAddress()))
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline()
-                                .addLast(UpstreamConnectionHandler.ENCODER, new HttpRequestEncoder())
+                        ChannelPipeline pipeline = ch.pipeline();
+                        if (tls != null) {
+                            pipeline.addLast(UpstreamConnectionHandler.TLS, tls.newHandler(ch, backend.address()));
+                        }
+                        pipeline.addLast(UpstreamConnectionHandler.ENCODER, new HttpRequestEncoder())
                                 .addLast(UpstreamConnectionHandler.DECODER, decoder)
                                 .addLast(UpstreamConnectionHandler.NAME, handler);
                     }
@@ -168,10 +186,17 @@ public final class UpstreamConnector {
                 : bootstrap.connect(backend.address(), new InetSocketAddress(source, 0));
         future.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
-                backend.connected();
                 meters.opened();
                 f.channel().closeFuture().addListener(closeListeners.computeIfAbsent(tuple, this::closeListener));
-                callback.onConnected(handler);
+                SslHandler ssl = tls == null ? null : f.channel().pipeline().get(SslHandler.class);
+                if (ssl == null) {
+                    backend.connected();
+                    callback.onConnected(handler);
+                } else {
+                    // Connected only once the handshake is done: no request byte goes out before the backend
+                    // is authenticated, so a failure here is a failed connect (the next backend may be tried).
+                    ssl.handshakeFuture().addListener(h -> handshaken(h, tls, backend, handler, callback));
+                }
                 return;
             }
             ledger.release(tuple);
@@ -185,5 +210,34 @@ public final class UpstreamConnector {
                 callback.onConnectFailed(f.cause());
             }
         });
+    }
+
+    /**
+     * The TLS handshake of a new connection ended. On failure the SslHandler has already closed the channel
+     * (and the close listener has returned its tuple); the caller learns why: a handshake that ran out of
+     * connect-timeout is a connect timeout, anything else a {@link BackendHandshakeException}.
+     */
+    private void handshaken(Future<?> handshake, BackendTls tls, Backend backend, UpstreamConnectionHandler handler,
+            Callback callback) {
+        if (handshake.isSuccess()) {
+            backend.connected();
+            callback.onConnected(handler);
+            return;
+        }
+        backend.connectFailed();
+        meters.connectFailed();
+        meters.handshakeFailed();
+        handler.close();
+        Throwable cause = handshake.cause();
+        String serverName = tls.serverName(backend.address());
+        if (cause instanceof SslHandshakeTimeoutException) {
+            ConnectTimeoutException timeout = new ConnectTimeoutException("TLS handshake (server name " + serverName
+                    + ") not done within connect-timeout (" + handler.channel().config().getConnectTimeoutMillis()
+                    + " ms)");
+            timeout.initCause(cause);
+            callback.onConnectFailed(timeout);
+        } else {
+            callback.onConnectFailed(new BackendHandshakeException(serverName, cause));
+        }
     }
 }
