@@ -241,6 +241,41 @@ class TlsBackendIntegrationTest {
         assertThat(backend.acceptedConnections()).isEqualTo(2);
     }
 
+    @Test
+    void aReloadThatChangesTlsMakesNewConnectionsWithTheNewSettingsAndClosesIdleOldOnes() throws Exception {
+        EchoBackend backend = tlsBackend(OTHER_CA.issue(dir, "backend", "localhost"));
+        String tls = "enabled = true, ca = \"" + root + "\", server-name = localhost";
+        fixture = gateway(backend, tls + ", verify = false");
+        assertThat(get("/")).isEqualTo(200);
+        assertThat(backend.openConnections()).isEqualTo(1); // pooled
+
+        reload(backend, tls + ", verify = false"); // unchanged: the context and its pooled connection stay
+        assertThat(get("/")).isEqualTo(200);
+        assertThat(backend.acceptedConnections()).isEqualTo(1);
+
+        reload(backend, tls); // verify = true: OTHER_CA's certificate no longer passes
+
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(backend.openConnections())
+                .as("the idle connection made without verification is closed").isZero());
+        assertThat(get("/")).isEqualTo(502);
+        assertThat(fixture.gateway().problems().count(Problem.BACKEND_TLS)).isEqualTo(1);
+    }
+
+    private void reload(EchoBackend backend, String tls) throws Exception {
+        fixture.gateway().reload(dev.fourtuple.gateway.config.ConfigLoader.parse(String.format("""
+                listen = "127.0.0.1:%d"
+                transport = %s
+                event-loops = 2
+                clusters { app { backends = ["%s"], tls { %s } } }
+                routes = [ { cluster = app } ]
+                """, fixture.address().getPort(), transport.configName(), hostPort(backend.address()), tls), "test"));
+    }
+
+    private int get(String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(fixture.http(path)).build(), HttpResponse.BodyHandlers.ofString())
+                .statusCode();
+    }
+
     private java.util.List<String> tlsLogLines() {
         return logged.list.stream().map(ILoggingEvent::getFormattedMessage)
                 .filter(line -> line.startsWith(Problem.BACKEND_TLS.description())).toList();
