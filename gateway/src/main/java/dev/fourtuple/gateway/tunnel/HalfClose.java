@@ -9,6 +9,10 @@ import io.netty.handler.ssl.SslHandler;
  * Neither closes the read side: what the peer still sends is relayed (TLS 1.3 allows it; a TLS 1.2 peer answers
  * with its own close_notify and closes, RFC 5246 §7.2.1).
  *
+ * <p>The other way round the engine decides: the JDK's keeps writing after it reads a TLS 1.3 close_notify,
+ * Netty's OpenSSL engine closes its own outbound side when it reads one, so after a TLS peer's close_notify what
+ * the other side still sends towards it cannot be written (a WebSocket has exchanged Close frames by then).
+ *
  * <p>The SslHandler is looked up by type, not by a name of the package that added it: whichever side has one,
  * it is that side's TLS.
  */

@@ -58,11 +58,6 @@ public final class Cluster {
         return name;
     }
 
-    /** True when its backends are reached over TLS. */
-    public boolean tls() {
-        return !backends.isEmpty() && backends.get(0).tls() != null;
-    }
-
     public List<Backend> backends() {
         return backends;
     }

@@ -155,6 +155,13 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
         if (c.channel().isActive()) {
             c.channel().config().setOption(ChannelOption.SO_LINGER, 0);
         }
+        // A reset ends a TLS connection too, without a close_notify: the reset would discard it with the rest
+        // of the send queue, and its write would hold the close back (with io_uring until the write completes,
+        // so a loop that stops meanwhile would never free the engine). Removing the handler frees it now.
+        ChannelPipeline pipeline = c.pipeline();
+        if (pipeline.get(TLS) != null) {
+            pipeline.remove(TLS);
+        }
         c.close();
     }
 

@@ -213,9 +213,10 @@ public final class UpstreamConnector {
     }
 
     /**
-     * The TLS handshake of a new connection ended. On failure the SslHandler has already closed the channel
-     * (and the close listener has returned its tuple); the caller learns why: a handshake that ran out of
-     * connect-timeout is a connect timeout, anything else a {@link BackendHandshakeException}.
+     * The TLS handshake of a new connection ended. On failure the SslHandler closes the channel once its alert
+     * is written (RFC 8446 §6.2: the backend learns why; the close listener returns the tuple); the caller
+     * learns why too: a handshake that ran out of connect-timeout is a connect timeout, anything else a
+     * {@link BackendHandshakeException}.
      */
     private void handshaken(Future<?> handshake, BackendTls tls, Backend backend, UpstreamConnectionHandler handler,
             Callback callback) {
@@ -227,7 +228,6 @@ public final class UpstreamConnector {
         backend.connectFailed();
         meters.connectFailed();
         meters.handshakeFailed();
-        handler.close();
         Throwable cause = handshake.cause();
         String serverName = tls.serverName(backend.address());
         if (cause instanceof SslHandshakeTimeoutException) {

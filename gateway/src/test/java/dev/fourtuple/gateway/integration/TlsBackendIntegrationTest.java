@@ -150,12 +150,12 @@ class TlsBackendIntegrationTest {
     void clientFinReachesATlsBackendAsCloseNotifyThenFinAndItsAnswerStillArrives() throws Exception {
         // The JDK's engine on the backend: it keeps writing after a TLS 1.3 close_notify (RFC 8446 §6.1 half-close);
         // Netty's OpenSSL engine closes its outbound side too when it reads one.
-        TestCa.Issued certificate = CA.issue(dir, "backend", "localhost");
+        TestCa.Issued certificate = CA.issue(dir, "backend", "backend.test");
         SslContext jdk = SslContextBuilder.forServer(certificate.cert().toFile(), certificate.key().toFile())
                 .sslProvider(SslProvider.JDK).build();
         TlsTunnelBackend backend = closer.track(TlsTunnelBackend.start(jdk));
         fixture = closer.track(GatewayFixture.start(transport, 0, none -> String.format("""
-                clusters { app { backends = ["%s"], tls { enabled = true, ca = "%s", server-name = localhost } } }
+                clusters { app { backends = ["%s"], tls { enabled = true, ca = "%s", server-name = backend.test } } }
                 routes = [ { cluster = app } ]
                 """, backend.hostPort(), root)));
         RawHttp raw = closer.track(RawHttp.connect(fixture.address(), 10_000));
@@ -163,6 +163,7 @@ class TlsBackendIntegrationTest {
         assertThat(raw.readHead()).startsWith("HTTP/1.1 101 ");
         raw.send("ping");
         assertThat(new String(raw.readBytes(4), StandardCharsets.US_ASCII)).isEqualTo("pong");
+        assertThat(backend.requestedServerNames().get(5, TimeUnit.SECONDS)).as("SNI").containsExactly("backend.test");
 
         raw.halfClose();
 
@@ -188,7 +189,10 @@ class TlsBackendIntegrationTest {
                 .contains(backend.address().getPort() + "")
                 .contains("server name localhost")
                 .contains("No subject alternative DNS name matching localhost");
-        assertThat(backend.openConnections()).isZero();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(backend.openConnections()).isZero();
+            assertThat(fixture.gateway().upstreamMeters().active()).isZero();
+        });
     }
 
     @Test
@@ -239,6 +243,40 @@ class TlsBackendIntegrationTest {
 
         assertThat(plain).isEqualTo(502);
         assertThat(backend.acceptedConnections()).isEqualTo(2);
+    }
+
+    @Test
+    void aBackendThatNeverAnswersTheHandshakeGets504WithinConnectTimeout() throws Exception {
+        // The kernel completes the TCP handshake from its backlog; nobody ever answers the ClientHello.
+        java.net.ServerSocket silent = closer.track(new java.net.ServerSocket(0, 8, InetAddress.getLoopbackAddress()));
+        fixture = closer.track(GatewayFixture.start(transport, 0, none -> String.format("""
+                connect-timeout = 300ms
+                clusters { app { backends = ["127.0.0.1:%d"], tls { enabled = true, ca = "%s" } } }
+                routes = [ { cluster = app } ]
+                """, silent.getLocalPort(), root)));
+        long started = System.nanoTime();
+
+        assertThat(get("/")).isEqualTo(504);
+
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
+        assertThat(fixture.gateway().problems().count(Problem.CONNECT_TIMEOUT)).isGreaterThanOrEqualTo(1);
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(fixture.gateway().upstreamMeters().active()).isZero());
+    }
+
+    @Test
+    void aHandshakeFailureMovesTheRequestToAnotherBackend() throws Exception {
+        EchoBackend wrong = tlsBackend(CA.issue(dir, "wrong", "wrong.example"));
+        EchoBackend right = tlsBackend(CA.issue(dir, "right", "localhost"));
+        fixture = closer.track(GatewayFixture.start(transport, 0, none -> String.format("""
+                clusters { app { backends = ["%s", "%s"], tls { enabled = true, ca = "%s", server-name = localhost } } }
+                routes = [ { cluster = app } ]
+                """, hostPort(wrong.address()), hostPort(right.address()), root)));
+
+        for (int i = 0; i < 4; i++) {
+            assertThat(get("/")).isEqualTo(200);
+        }
+        assertThat(fixture.gateway().problems().count(Problem.BACKEND_TLS)).isBetween(1L, 4L);
     }
 
     @Test

@@ -16,17 +16,25 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIServerName;
+import javax.net.ssl.SSLSession;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A TLS backend that answers one WebSocket upgrade with a 101 and then speaks raw bytes: "ping" gets "pong";
  * when its input ends (the gateway relayed the client's FIN) it records whether a TLS close_notify came
  * before the FIN, writes {@link #GOODBYE} (the half-closed connection must still carry it to the client), then
- * closes. Half-closure is on, so a FIN is seen as such (RFC 9293 §3.6).
+ * closes. Half-closure is on, so a FIN is seen as such (RFC 9293 §3.6). It also records the SNI name it was sent.
  */
 public final class TlsTunnelBackend implements AutoCloseable {
     /** RFC 6455 §1.3's example key, and the accept value it must produce. */
@@ -39,6 +47,7 @@ public final class TlsTunnelBackend implements AutoCloseable {
     private final EventLoopGroup group;
     private final Channel server;
     private final CompletableFuture<Boolean> closeNotifyBeforeFin = new CompletableFuture<>();
+    private final CompletableFuture<List<String>> serverNames = new CompletableFuture<>();
 
     private TlsTunnelBackend(SslContext tls) throws InterruptedException {
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -66,6 +75,11 @@ public final class TlsTunnelBackend implements AutoCloseable {
         return closeNotifyBeforeFin;
     }
 
+    /** The SNI host names the client sent in its ClientHello (RFC 6066 §3), once the handshake is done. */
+    public CompletableFuture<List<String>> requestedServerNames() {
+        return serverNames;
+    }
+
     private final class Script extends ChannelInboundHandlerAdapter {
         private final StringBuilder head = new StringBuilder();
         private boolean switched;
@@ -88,7 +102,16 @@ public final class TlsTunnelBackend implements AutoCloseable {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof SslCloseCompletionEvent event && event.isSuccess()) {
+            if (evt instanceof SslHandshakeCompletionEvent handshake && handshake.isSuccess()) {
+                SSLSession session = ctx.pipeline().get(SslHandler.class).engine().getSession();
+                List<String> names = new ArrayList<>();
+                if (session instanceof ExtendedSSLSession extended) {
+                    for (SNIServerName name : extended.getRequestedServerNames()) {
+                        names.add(name instanceof SNIHostName host ? host.getAsciiName() : name.toString());
+                    }
+                }
+                serverNames.complete(names);
+            } else if (evt instanceof SslCloseCompletionEvent event && event.isSuccess()) {
                 closeNotify = true;
             } else if (evt instanceof ChannelInputShutdownEvent) {
                 closeNotifyBeforeFin.complete(closeNotify);
