@@ -11,6 +11,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import javax.net.ssl.SSLEngine;
@@ -101,6 +102,27 @@ public final class BackendTls {
         }
         handler.setHandshakeTimeoutMillis(channel.config().getConnectTimeoutMillis());
         return handler;
+    }
+
+    /**
+     * Takes a reference for a connect about to make an engine; false when the context is gone already. Pair
+     * with {@link #connectDone()} once the connect ended (the engine, if made, holds its own reference).
+     *
+     * <p>Concurrency note: a request that picked this cluster's backend before a reload may connect (or retry)
+     * after the reload released the context, on its loop while the reload runs on another thread. The
+     * reference is taken atomically or not at all, so no engine is ever made from a freed context.
+     */
+    boolean retainForConnect() {
+        try {
+            ReferenceCountUtil.retain(context);
+            return true;
+        } catch (IllegalReferenceCountException released) {
+            return false;
+        }
+    }
+
+    void connectDone() {
+        ReferenceCountUtil.release(context);
     }
 
     /** Gives up the owner's reference to the context (connections still open keep theirs). */

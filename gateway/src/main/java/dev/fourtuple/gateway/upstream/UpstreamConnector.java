@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.concurrent.Future;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -162,10 +163,16 @@ public final class UpstreamConnector {
             callback.onConnectFailed(new TuplesExhaustedException(backend, ledger.full(backend.tuples())));
             return;
         }
+        BackendTls tls = backend.tls();
+        if (tls != null && !tls.retainForConnect()) {
+            ledger.release(tuple);
+            callback.onConnectFailed(new ConnectException(backend + ": its cluster's TLS settings were replaced "
+                    + "by a reload while the request was under way"));
+            return;
+        }
         LoopState state = perLoop.get(loop);
         UpstreamResponseDecoder decoder = UpstreamResponseDecoder.create();
         UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool, backend, decoder);
-        BackendTls tls = backend.tls();
         Bootstrap bootstrap = state.bootstrap.clone()
                 .channelFactory(transport.socketChannelFactory(backend.address().getAddress()))
                 .handler(new ChannelInitializer<Channel>() {
@@ -185,13 +192,19 @@ public final class UpstreamConnector {
                 ? bootstrap.connect(backend.address())
                 : bootstrap.connect(backend.address(), new InetSocketAddress(source, 0));
         future.addListener((ChannelFuture f) -> {
+            if (tls != null) {
+                tls.connectDone(); // the engine, if one was made, holds its own reference
+            }
             if (f.isSuccess()) {
                 meters.opened();
                 f.channel().closeFuture().addListener(closeListeners.computeIfAbsent(tuple, this::closeListener));
                 SslHandler ssl = tls == null ? null : f.channel().pipeline().get(SslHandler.class);
-                if (ssl == null) {
+                if (tls == null) {
                     backend.connected();
                     callback.onConnected(handler);
+                } else if (ssl == null) {
+                    handler.close(); // closed under us before it was handed out: never without its handshake
+                    callback.onConnectFailed(new ConnectException(backend + ": closed before the TLS handshake"));
                 } else {
                     // Connected only once the handshake is done: no request byte goes out before the backend
                     // is authenticated, so a failure here is a failed connect (the next backend may be tried).

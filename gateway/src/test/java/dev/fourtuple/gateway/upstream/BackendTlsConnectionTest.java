@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import dev.fourtuple.gateway.config.BalancerKind;
@@ -30,14 +31,17 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.lang.reflect.Field;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -156,6 +160,21 @@ class BackendTlsConnectionTest {
         UpstreamConnectionHandler connection = acquire(loop, target).get(5, TimeUnit.SECONDS);
 
         exchange(loop, connection).get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aConnectAfterAReloadReleasedTheContextFailsCleanly() throws Exception {
+        Backend target = tlsBackend("localhost", true);
+        Assumptions.assumeTrue(tls.engine().startsWith("openssl"), "only OpenSSL contexts are reference-counted");
+        tls.release(); // a reload replaced the cluster's TLS settings; this request picked its backend before
+        tls = null;
+
+        Throwable failure = catchThrowable(() -> acquire(loops.loops().get(0), target).get(5, TimeUnit.SECONDS));
+
+        assertThat(failure).isInstanceOf(ExecutionException.class).cause().isInstanceOf(ConnectException.class)
+                .hasMessageContaining("replaced by a reload");
+        assertThat(target.tuples().get(0).inUse()).isZero();
+        assertThat(backend.acceptedConnections()).isZero();
     }
 
     private CompletableFuture<UpstreamConnectionHandler> acquire(EventLoop loop, Backend target) {
