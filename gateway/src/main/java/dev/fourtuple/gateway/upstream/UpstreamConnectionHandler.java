@@ -147,8 +147,8 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
     }
 
     private void abort() {
-        // A TLS connection stays active while its close_notify is flushed (until the write completes, with
-        // io_uring): out of the pool at once, and never handed out again.
+        // A closing channel may stay active a little while (io_uring completes the close later): out of the
+        // pool at once, and never handed out again.
         closing = true;
         pool.remove(this);
         ChannelHandlerContext c = context();
