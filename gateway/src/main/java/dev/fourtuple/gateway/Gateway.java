@@ -527,6 +527,7 @@ public final class Gateway implements AutoCloseable {
         frontend.closeAll(LOOP_SHUTDOWN);
         admission.close();
         upstreams.connector().closeIdle();
+        upstreams.close();
         for (TimerWheel wheel : wheels.all()) {
             wheel.loop().execute(wheel::stop);
         }

@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * What {@code /status} says, as a tree of maps and lists for Jackson: state, connections by side, admission
- * and headroom, upstream tuples in use against capacity, backends with their passive health, config version.
+ * and headroom, upstream tuples in use against capacity, backends with their TLS (on/off) and passive health, config version.
  */
 final class StatusReport {
     private StatusReport() {
@@ -102,6 +102,7 @@ final class StatusReport {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("cluster", cluster);
                 row.put("address", backend.toString());
+                row.put("tls", backend.tls() == null ? "off" : "on");
                 row.put("active", backend.active());
                 row.put("health", backend.consecutiveFailures() == 0 ? "up"
                         : "failing (" + backend.consecutiveFailures() + " connects in a row)");

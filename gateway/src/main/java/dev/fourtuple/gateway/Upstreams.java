@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway;
 
 import dev.fourtuple.gateway.config.ClusterConfig;
+import dev.fourtuple.gateway.config.ClusterTls;
 import dev.fourtuple.gateway.config.GatewayConfig;
 import dev.fourtuple.gateway.config.UpstreamSettings;
 import dev.fourtuple.gateway.host.EphemeralPorts;
@@ -9,6 +10,7 @@ import dev.fourtuple.gateway.transport.EventLoops;
 import dev.fourtuple.gateway.transport.PerLoop;
 import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.upstream.BackendState;
+import dev.fourtuple.gateway.upstream.BackendTls;
 import dev.fourtuple.gateway.upstream.Cluster;
 import dev.fourtuple.gateway.upstream.PortLedger;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
@@ -16,9 +18,9 @@ import dev.fourtuple.gateway.upstream.UpstreamMeters;
 import dev.fourtuple.gateway.upstream.UpstreamPreflight;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,7 +31,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The upstream side of a gateway as the config shapes it: the four-tuple ledger, the clusters and their
- * backends, the connector. Built at start, rebuilt on reload (backend state and tuples carry over).
+ * backends, their TLS contexts, the connector. Built at start, rebuilt on reload (backend state, tuples and
+ * unchanged TLS contexts carry over).
  */
 final class Upstreams {
     private static final Logger log = LoggerFactory.getLogger(Upstreams.class);
@@ -44,6 +47,8 @@ final class Upstreams {
     private final BackendState.Registry states = new BackendState.Registry();
     private final UpstreamConnector connector;
     private volatile Map<String, Cluster> clusters;
+    /** One TLS context per distinct cluster tls setting; replaced on reload, confined to the reloading thread. */
+    private Map<ClusterTls, BackendTls> tls;
 
     /**
      * @throws IllegalStateException naming every source IP or setting this host cannot honour
@@ -52,7 +57,8 @@ final class Upstreams {
         this.transport = loops.transport();
         this.procRoot = procRoot;
         this.ledger = ledger(config, transport, procRoot);
-        this.clusters = clusters(config);
+        this.tls = tlsContexts(config, Map.of());
+        this.clusters = clusters(config, tls);
         this.connector = new UpstreamConnector(loops, wheels, config.upstream(), config.timeouts().connect(), ledger,
                 meters);
     }
@@ -70,22 +76,62 @@ final class Upstreams {
     }
 
     /**
-     * Applies a new config: checks it against the host first (nothing changes when that fails), then re-reads
-     * P, rebuilds the clusters and reconfigures new connections.
+     * Applies a new config: checks it against the host and builds changed TLS contexts first (nothing changes
+     * when that fails), then re-reads P, rebuilds the clusters and reconfigures new connections.
      *
      * @throws IllegalStateException naming every source IP or setting this host cannot honour
      */
     Map<String, Cluster> reload(GatewayConfig next) {
         preflight(next, transport, procRoot);
+        Map<ClusterTls, BackendTls> contexts = tlsContexts(next, tls);
         if (!Boolean.getBoolean(KERNEL_ONLY)) {
             ledger.capacity(ports(next.upstream(), procRoot));
         }
-        Map<String, Cluster> rebuilt = clusters(next);
-        Set<InetSocketAddress> addresses = new LinkedHashSet<>();
-        next.clusters().values().forEach(c -> addresses.addAll(c.backends()));
-        connector.reconfigure(next.upstream(), next.timeouts().connect(), addresses);
+        Map<String, Cluster> rebuilt = clusters(next, contexts);
+        connector.reconfigure(next.upstream(), next.timeouts().connect(), rebuilt.values());
         clusters = rebuilt;
+        Map<ClusterTls, BackendTls> replaced = tls;
+        tls = contexts;
+        releaseUnused(replaced, contexts);
         return rebuilt;
+    }
+
+    /**
+     * The TLS contexts the config's clusters need: the running one for settings that did not change (its
+     * session cache and pooled connections stay useful), a new one for each new setting. Built before
+     * anything else changes, so a context the engine refuses leaves the running config as it was.
+     */
+    private static Map<ClusterTls, BackendTls> tlsContexts(GatewayConfig config, Map<ClusterTls, BackendTls> running) {
+        Map<ClusterTls, BackendTls> contexts = new HashMap<>();
+        try {
+            for (ClusterConfig cluster : config.clusters().values()) {
+                ClusterTls settings = cluster.tls();
+                if (settings == null || contexts.containsKey(settings)) {
+                    continue;
+                }
+                BackendTls existing = running.get(settings);
+                contexts.put(settings, existing != null ? existing : BackendTls.of(settings));
+            }
+        } catch (IllegalStateException e) {
+            releaseUnused(contexts, running);
+            throw e;
+        }
+        return contexts;
+    }
+
+    /** Releases the contexts of {@code old} that {@code kept} does not hold. */
+    private static void releaseUnused(Map<ClusterTls, BackendTls> old, Map<ClusterTls, BackendTls> kept) {
+        for (BackendTls context : old.values()) {
+            if (!kept.containsValue(context)) {
+                context.release();
+            }
+        }
+    }
+
+    /** Gives up the TLS contexts (stopping): connections still open keep theirs until they close. */
+    void close() {
+        releaseUnused(tls, Map.of());
+        tls = Map.of();
     }
 
     /** The four-tuple ledger: P from this host's ephemeral range (and local-port-range), checked sources. */
@@ -131,11 +177,21 @@ final class Upstreams {
         }
     }
 
-    private Map<String, Cluster> clusters(GatewayConfig config) {
+    private Map<String, Cluster> clusters(GatewayConfig config, Map<ClusterTls, BackendTls> contexts) {
         Map<String, Cluster> built = new LinkedHashMap<>();
         for (ClusterConfig cluster : config.clusters().values()) {
             List<InetAddress> sources = cluster.sources(config.upstream());
-            built.put(cluster.name(), Cluster.of(cluster, sources, ledger, states));
+            BackendTls tls = cluster.tls() == null ? null : contexts.get(cluster.tls());
+            built.put(cluster.name(), Cluster.of(cluster, sources, ledger, states, tls));
+            if (tls != null) {
+                log.info("cluster {}: TLS to its backends, {}, engine {}, trust {}", cluster.name(), tls,
+                        tls.engine(), tls.settings().ca() == null ? "the JDK's default CAs" : tls.settings().ca());
+                if (!tls.settings().verify()) {
+                    log.warn("cluster {}: tls.verify = false ({}): backend certificates are NOT checked; the "
+                            + "connections are encrypted but anyone on the path can pose as the backend",
+                            cluster.name(), tls.settings().location());
+                }
+            }
             int sourceCount = Math.max(1, sources.size());
             int backendCount = cluster.backends().size();
             long capacity = ledger.perSourceCap()

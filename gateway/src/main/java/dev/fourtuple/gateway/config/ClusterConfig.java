@@ -12,13 +12,20 @@ import org.jspecify.annotations.Nullable;
  * @param backends        resolved backend addresses, at least one, in file order
  * @param balancer        how a backend is picked
  * @param sourceAddresses this cluster's own upstream source IPs, or null to use {@code upstream.source-addresses}
+ * @param tls             TLS towards its backends, or null for plaintext
  */
 public record ClusterConfig(String name, List<InetSocketAddress> backends, BalancerKind balancer,
-        @Nullable List<InetAddress> sourceAddresses) {
+        @Nullable List<InetAddress> sourceAddresses, @Nullable ClusterTls tls) {
 
     public ClusterConfig {
         backends = List.copyOf(backends);
         sourceAddresses = sourceAddresses == null ? null : List.copyOf(sourceAddresses);
+    }
+
+    /** A plaintext cluster. */
+    public ClusterConfig(String name, List<InetSocketAddress> backends, BalancerKind balancer,
+            @Nullable List<InetAddress> sourceAddresses) {
+        this(name, backends, balancer, sourceAddresses, null);
     }
 
     /** The source IPs this cluster's upstream connections use (empty = the kernel chooses). */

@@ -384,8 +384,9 @@ public final class ConfigLoader {
                 BalancerKind balancer = cluster.enumValue("balancer", BalancerKind.class, BalancerKind.ROUND_ROBIN);
                 List<InetAddress> sources = cluster.optionalValue("source-addresses") == null ? null
                         : sourceAddresses(cluster, cluster.list("source-addresses"));
+                ClusterTls tls = new ClusterTlsMapping(problems, folder).tls(cluster);
                 cluster.rejectUnknownKeys();
-                clusters.put(name, new ClusterConfig(name, backends, balancer, sources));
+                clusters.put(name, new ClusterConfig(name, backends, balancer, sources, tls));
             }
             return clusters;
         }

@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -14,6 +15,8 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A small backend that answers what it is asked, for demos, tests and benchmarks:
@@ -34,18 +37,31 @@ public final class EchoBackend implements AutoCloseable {
     private final EventLoops loops;
     private final Channel channel;
     private final ChannelGroup connections;
+    private final AtomicLong accepted;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private EchoBackend(String name, EventLoops loops, Channel channel, ChannelGroup connections) {
+    private EchoBackend(String name, EventLoops loops, Channel channel, ChannelGroup connections,
+            AtomicLong accepted) {
         this.name = name;
         this.loops = loops;
         this.channel = channel;
         this.connections = connections;
+        this.accepted = accepted;
     }
 
     /** Starts a backend with its own event loops of the given transport. */
     public static EchoBackend start(InetSocketAddress address, String name, TransportKind transport, int threads)
             throws InterruptedException {
+        return start(address, name, transport, threads, null);
+    }
+
+    /**
+     * As {@link #start(InetSocketAddress, String, TransportKind, int)}, speaking TLS with {@code tls} (a server
+     * context) when it is not null: an https and wss backend. The context stays the caller's.
+     */
+    public static EchoBackend start(InetSocketAddress address, String name, TransportKind transport, int threads,
+            @Nullable SslContext tls) throws InterruptedException {
+        AtomicLong accepted = new AtomicLong();
         EventLoops loops = EventLoops.start(transport, threads, "echo-" + name);
         ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
         try {
@@ -59,13 +75,17 @@ public final class EchoBackend implements AutoCloseable {
                         @Override
                         protected void initChannel(Channel ch) {
                             connections.add(ch);
+                            accepted.incrementAndGet();
+                            if (tls != null) {
+                                ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
+                            }
                             ch.pipeline()
                                     .addLast("codec", new HttpServerCodec())
                                     .addLast("echo", new EchoBackendHandler(name));
                         }
                     })
                     .bind(address).sync().channel();
-            return new EchoBackend(name, loops, channel, connections);
+            return new EchoBackend(name, loops, channel, connections, accepted);
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             loops.shutdown(Duration.ofSeconds(2));
             throw e;
@@ -78,6 +98,11 @@ public final class EchoBackend implements AutoCloseable {
 
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** Connections accepted so far (shows pooling: fewer than requests). */
+    public long acceptedConnections() {
+        return accepted.get();
     }
 
     /** Connections open to this backend now. */

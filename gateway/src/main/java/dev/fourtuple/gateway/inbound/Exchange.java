@@ -4,6 +4,7 @@ import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
 import dev.fourtuple.gateway.upstream.Backend;
+import dev.fourtuple.gateway.upstream.BackendHandshakeException;
 import dev.fourtuple.gateway.upstream.UpstreamConnectionHandler;
 import dev.fourtuple.gateway.upstream.TuplesExhaustedException;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
@@ -189,7 +190,8 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             return;
         }
         boolean timedOut = cause instanceof ConnectTimeoutException;
-        Problem problem = timedOut ? Problem.CONNECT_TIMEOUT : Problem.BACKEND_REFUSED;
+        Problem problem = timedOut ? Problem.CONNECT_TIMEOUT
+                : cause instanceof BackendHandshakeException ? Problem.BACKEND_TLS : Problem.BACKEND_REFUSED;
         frontend.problems().report(problem, failed + " (cluster " + match.cluster().name() + "): " + cause.getMessage());
         connectFailures++;
         lastConnectStatus = timedOut ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY;

@@ -14,6 +14,7 @@ public enum Problem {
     HEADER_TIMEOUT("request head not received within header-timeout", false),
     CLIENT_CLOSED("client closed or reset the connection mid-exchange", false),
     BACKEND_REFUSED("backend refused or unreachable", true),
+    BACKEND_TLS("backend TLS handshake failed (certificate not trusted, wrong name, no common protocol)", true),
     PORTS_EXHAUSTED("no free source port towards any backend of the cluster (every four-tuple is in use)", true),
     CONNECT_TIMEOUT("backend connect timed out", true),
     RESPONSE_TIMEOUT("backend response head not received within request-timeout", true),

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * which the peer's own relay reports by calling {@code read()} on this channel).
  *
  * <p>Half-close is passed on (RFC 9293 §3.6): when this side's input ends, the peer's output is shut after the
- * flush, and everything the peer still sends this way is relayed; when both directions have ended, the tunnel
+ * flush (after a TLS close_notify on a TLS peer: {@link TlsClose}), and everything the peer still sends this
+ * way is relayed; when both directions have ended, the tunnel
  * closes. A FIN is always relayed as a FIN, never turned into a reset: the side that half-closed may still be
  * reading (RFC 9293 §3.6.1), and a reset would drop whatever is in flight towards it.
  *

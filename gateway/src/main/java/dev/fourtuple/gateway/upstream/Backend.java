@@ -3,10 +3,11 @@ package dev.fourtuple.gateway.upstream;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
- * One backend address, the four-tuples that lead to it (one per source IP), and how many requests and
- * tunnels it is serving now (for least-connections).
+ * One backend address of a cluster, the four-tuples that lead to it (one per source IP), the cluster's TLS
+ * towards it (if any), and how many requests and tunnels it is serving now (for least-connections).
  */
 public final class Backend {
     private final InetSocketAddress address;
@@ -14,18 +15,32 @@ public final class Backend {
     private final List<UpstreamTuple> tuples;
     private final BackendState state;
     private final AtomicInteger active;
+    private final @Nullable BackendTls tls;
+    private final PoolKey poolKey;
 
-    Backend(InetSocketAddress address, List<UpstreamTuple> tuples, BackendState state) {
+    Backend(InetSocketAddress address, List<UpstreamTuple> tuples, BackendState state, @Nullable BackendTls tls) {
         this.address = address;
         this.label = address.getAddress().getHostAddress() + ":" + address.getPort();
         this.tuples = List.copyOf(tuples);
         this.state = state;
         this.active = state.active();
+        this.tls = tls;
+        this.poolKey = new PoolKey(address, tls);
     }
 
-    /** A backend reached from sources the kernel chooses (tests). */
+    /** A plaintext backend reached from sources the kernel chooses (tests). */
     public static Backend of(InetSocketAddress address, PortLedger ledger) {
-        return new Backend(address, List.of(ledger.tuple(null, address)), new BackendState());
+        return new Backend(address, List.of(ledger.tuple(null, address)), new BackendState(), null);
+    }
+
+    /** The cluster's TLS towards this backend, or null for plaintext. */
+    public @Nullable BackendTls tls() {
+        return tls;
+    }
+
+    /** Which idle connections may carry this backend's requests: same address, same TLS context. */
+    PoolKey poolKey() {
+        return poolKey;
     }
 
     /** Connects to it that failed in a row (0 after a success): passive health. */

@@ -31,6 +31,15 @@ public final class Cluster {
     /** As {@link #of(ClusterConfig, List, PortLedger)}, with backend state that survives reloads. */
     public static Cluster of(ClusterConfig config, List<InetAddress> sources, PortLedger ledger,
             BackendState.Registry states) {
+        return of(config, sources, ledger, states, null);
+    }
+
+    /**
+     * As {@link #of(ClusterConfig, List, PortLedger, BackendState.Registry)}, its connections made with
+     * {@code tls} (built from {@code config.tls()}; null = plaintext).
+     */
+    public static Cluster of(ClusterConfig config, List<InetAddress> sources, PortLedger ledger,
+            BackendState.Registry states, @Nullable BackendTls tls) {
         List<Backend> backends = new ArrayList<>();
         for (InetSocketAddress address : config.backends()) {
             List<UpstreamTuple> tuples = new ArrayList<>();
@@ -40,7 +49,7 @@ public final class Cluster {
             for (InetAddress source : sources) {
                 tuples.add(ledger.tuple(source, address));
             }
-            backends.add(new Backend(address, tuples, states.of(address)));
+            backends.add(new Backend(address, tuples, states.of(address), tls));
         }
         return new Cluster(config.name(), backends, Balancer.of(config.balancer()));
     }

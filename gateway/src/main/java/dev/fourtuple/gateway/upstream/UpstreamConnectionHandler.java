@@ -18,7 +18,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One connection to a backend, and the handler at the end of its pipeline:
- * {@code [encoder: HttpRequestEncoder] → [decoder: UpstreamResponseDecoder] → [upstream: UpstreamConnectionHandler]}.
+ * {@code [tls: SslHandler, TLS clusters only] → [encoder: HttpRequestEncoder] → [decoder: UpstreamResponseDecoder]
+ * → [upstream: UpstreamConnectionHandler]}. The SslHandler stays when the connection becomes a tunnel.
  *
  * <p>While attached it hands every response piece to its {@link UpstreamListener}; while pooled it keeps one
  * read outstanding only to notice the backend closing (anything else the backend sends then is a protocol
@@ -33,6 +34,7 @@ import org.jspecify.annotations.Nullable;
  * is lost, and no TIME_WAIT is left behind.
  */
 public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner {
+    static final String TLS = "tls";
     static final String ENCODER = "encoder";
     static final String DECODER = "decoder";
     static final String NAME = "upstream";
@@ -46,6 +48,7 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
     private boolean reusable = true;
     private boolean backendCloses;
     private boolean reused;
+    private boolean closing;
 
     UpstreamConnectionHandler(UpstreamPool pool, Backend backend, UpstreamResponseDecoder decoder) {
         this.pool = pool;
@@ -76,9 +79,9 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
         return decoder.responseStarted();
     }
 
-    /** Open, and nothing of an earlier exchange left on it: fit to carry a new one. */
+    /** Open, not closing, and nothing of an earlier exchange left on it: fit to carry a new one. */
     boolean fitForReuse() {
-        return context().channel().isActive() && decoder.clean();
+        return !closing && context().channel().isActive() && decoder.clean();
     }
 
     /** Starts carrying an exchange. */
@@ -144,9 +147,20 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
     }
 
     private void abort() {
+        // A closing channel may stay active a little while (io_uring completes the close later): out of the
+        // pool at once, and never handed out again.
+        closing = true;
+        pool.remove(this);
         ChannelHandlerContext c = context();
         if (c.channel().isActive()) {
             c.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+        }
+        // A reset ends a TLS connection too, without a close_notify: the reset would discard it with the rest
+        // of the send queue, and its write would hold the close back (with io_uring until the write completes,
+        // so a loop that stops meanwhile would never free the engine). Removing the handler frees it now.
+        ChannelPipeline pipeline = c.pipeline();
+        if (pipeline.get(TLS) != null) {
+            pipeline.remove(TLS);
         }
         c.close();
     }

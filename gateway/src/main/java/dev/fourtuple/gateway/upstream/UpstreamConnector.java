@@ -12,12 +12,20 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import io.netty.util.concurrent.Future;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -84,10 +92,17 @@ public final class UpstreamConnector {
     }
 
     /**
-     * Applies reloaded settings to new connections on every loop, and closes idle pooled connections to
-     * backends that are gone. Connections in use are left alone.
+     * Applies reloaded settings to new connections on every loop, and closes idle pooled connections no
+     * backend of {@code clusters} would take (backends that are gone, TLS settings that changed). Connections
+     * in use are left alone.
      */
-    public void reconfigure(UpstreamSettings settings, Duration connectTimeout, Set<InetSocketAddress> backends) {
+    public void reconfigure(UpstreamSettings settings, Duration connectTimeout, Collection<Cluster> clusters) {
+        Set<PoolKey> backends = new HashSet<>();
+        for (Cluster cluster : clusters) {
+            for (Backend backend : cluster.backends()) {
+                backends.add(backend.poolKey());
+            }
+        }
         for (TimerWheel wheel : perLoopWheels()) {
             EventLoop loop = wheel.loop();
             loop.execute(() -> {
@@ -127,7 +142,7 @@ public final class UpstreamConnector {
 
     /** A pooled connection to the backend if the loop has one, else a new one. */
     public void acquire(EventLoop loop, Backend backend, Callback callback) {
-        UpstreamConnectionHandler pooled = perLoop.get(loop).pool.poll(backend.address());
+        UpstreamConnectionHandler pooled = perLoop.get(loop).pool.poll(backend.poolKey());
         if (pooled != null) {
             meters.reused();
             callback.onConnected(pooled);
@@ -148,6 +163,13 @@ public final class UpstreamConnector {
             callback.onConnectFailed(new TuplesExhaustedException(backend, ledger.full(backend.tuples())));
             return;
         }
+        BackendTls tls = backend.tls();
+        if (tls != null && !tls.retainForConnect()) {
+            ledger.release(tuple);
+            callback.onConnectFailed(new ConnectException(backend + ": its cluster's TLS settings were replaced "
+                    + "by a reload while the request was under way"));
+            return;
+        }
         LoopState state = perLoop.get(loop);
         UpstreamResponseDecoder decoder = UpstreamResponseDecoder.create();
         UpstreamConnectionHandler handler = new UpstreamConnectionHandler(state.pool, backend, decoder);
@@ -156,8 +178,11 @@ public final class UpstreamConnector {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline()
-                                .addLast(UpstreamConnectionHandler.ENCODER, new HttpRequestEncoder())
+                        ChannelPipeline pipeline = ch.pipeline();
+                        if (tls != null) {
+                            pipeline.addLast(UpstreamConnectionHandler.TLS, tls.newHandler(ch, backend.address()));
+                        }
+                        pipeline.addLast(UpstreamConnectionHandler.ENCODER, new HttpRequestEncoder())
                                 .addLast(UpstreamConnectionHandler.DECODER, decoder)
                                 .addLast(UpstreamConnectionHandler.NAME, handler);
                     }
@@ -167,11 +192,24 @@ public final class UpstreamConnector {
                 ? bootstrap.connect(backend.address())
                 : bootstrap.connect(backend.address(), new InetSocketAddress(source, 0));
         future.addListener((ChannelFuture f) -> {
+            if (tls != null) {
+                tls.connectDone(); // the engine, if one was made, holds its own reference
+            }
             if (f.isSuccess()) {
-                backend.connected();
                 meters.opened();
                 f.channel().closeFuture().addListener(closeListeners.computeIfAbsent(tuple, this::closeListener));
-                callback.onConnected(handler);
+                SslHandler ssl = tls == null ? null : f.channel().pipeline().get(SslHandler.class);
+                if (tls == null) {
+                    backend.connected();
+                    callback.onConnected(handler);
+                } else if (ssl == null) {
+                    handler.close(); // closed under us before it was handed out: never without its handshake
+                    callback.onConnectFailed(new ConnectException(backend + ": closed before the TLS handshake"));
+                } else {
+                    // Connected only once the handshake is done: no request byte goes out before the backend
+                    // is authenticated, so a failure here is a failed connect (the next backend may be tried).
+                    ssl.handshakeFuture().addListener(h -> handshaken(h, tls, backend, handler, callback));
+                }
                 return;
             }
             ledger.release(tuple);
@@ -185,5 +223,34 @@ public final class UpstreamConnector {
                 callback.onConnectFailed(f.cause());
             }
         });
+    }
+
+    /**
+     * The TLS handshake of a new connection ended. On failure the SslHandler closes the channel once its alert
+     * is written (RFC 8446 §6.2: the backend learns why; the close listener returns the tuple); the caller
+     * learns why too: a handshake that ran out of connect-timeout is a connect timeout, anything else a
+     * {@link BackendHandshakeException}.
+     */
+    private void handshaken(Future<?> handshake, BackendTls tls, Backend backend, UpstreamConnectionHandler handler,
+            Callback callback) {
+        if (handshake.isSuccess()) {
+            backend.connected();
+            callback.onConnected(handler);
+            return;
+        }
+        backend.connectFailed();
+        meters.connectFailed();
+        meters.handshakeFailed();
+        Throwable cause = handshake.cause();
+        String serverName = tls.serverName(backend.address());
+        if (cause instanceof SslHandshakeTimeoutException) {
+            ConnectTimeoutException timeout = new ConnectTimeoutException("TLS handshake (server name " + serverName
+                    + ") not done within connect-timeout (" + handler.channel().config().getConnectTimeoutMillis()
+                    + " ms)");
+            timeout.initCause(cause);
+            callback.onConnectFailed(timeout);
+        } else {
+            callback.onConnectFailed(new BackendHandshakeException(serverName, cause));
+        }
     }
 }

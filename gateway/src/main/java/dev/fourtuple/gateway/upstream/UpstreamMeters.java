@@ -13,6 +13,7 @@ public final class UpstreamMeters {
     private final Counter connectFailures;
     private final Counter reuses;
     private final Counter portsExhausted;
+    private final Counter handshakeFailures;
     private final MeterRegistry registry;
     private final Set<UpstreamTuple> registered = ConcurrentHashMap.newKeySet();
 
@@ -24,6 +25,9 @@ public final class UpstreamMeters {
                 .description("Requests sent on a pooled keep-alive connection").register(registry);
         portsExhausted = Counter.builder("fourtuple.upstream.eaddrnotavail")
                 .description("Connects the kernel refused for want of a free source port").register(registry);
+        handshakeFailures = Counter.builder("fourtuple.upstream.tls.handshake.failures")
+                .description("TLS handshakes with backends that failed (also counted as connect failures)")
+                .register(registry);
         this.registry = registry;
     }
 
@@ -58,6 +62,10 @@ public final class UpstreamMeters {
 
     void connectFailed() {
         connectFailures.increment();
+    }
+
+    void handshakeFailed() {
+        handshakeFailures.increment();
     }
 
     void portsExhausted() {

@@ -1,7 +1,6 @@
 package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.timeout.TimerWheel;
-import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
@@ -9,14 +8,14 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Idle keep-alive connections of one event loop, by backend address. Most recently used first: a connection
+ * Idle keep-alive connections of one event loop, by backend address and TLS context ({@link PoolKey}). Most recently used first: a connection
  * that just served a request is the least likely to have been closed by the backend meanwhile, and the rest
  * age out on {@code keepalive-idle-timeout} when traffic drops.
  *
  * <p>Concurrency note: confined to its loop; no locks.
  */
 final class UpstreamPool {
-    private final Map<InetSocketAddress, ArrayDeque<UpstreamConnectionHandler>> idle = new HashMap<>();
+    private final Map<PoolKey, ArrayDeque<UpstreamConnectionHandler>> idle = new HashMap<>();
     private final TimerWheel wheel;
     private int maxIdlePerBackend;
     private long idleTimeoutNanos;
@@ -33,9 +32,12 @@ final class UpstreamPool {
         this.idleTimeoutNanos = idleTimeout;
     }
 
-    /** Closes the idle connections to backends not in {@code keep} (removed by a reload). */
-    void closeIdleExcept(java.util.Set<InetSocketAddress> keep) {
-        for (Map.Entry<InetSocketAddress, ArrayDeque<UpstreamConnectionHandler>> entry : idle.entrySet()) {
+    /**
+     * Closes the idle connections not in {@code keep}: to backends a reload removed, or made with TLS settings
+     * it replaced (no new request would take them).
+     */
+    void closeIdleExcept(java.util.Set<PoolKey> keep) {
+        for (Map.Entry<PoolKey, ArrayDeque<UpstreamConnectionHandler>> entry : idle.entrySet()) {
             if (!keep.contains(entry.getKey())) {
                 for (UpstreamConnectionHandler connection : List.copyOf(entry.getValue())) {
                     connection.close();
@@ -52,9 +54,9 @@ final class UpstreamPool {
         return idleTimeoutNanos;
     }
 
-    /** An idle, still open connection to the address, or null. */
-    @Nullable UpstreamConnectionHandler poll(InetSocketAddress address) {
-        ArrayDeque<UpstreamConnectionHandler> queue = idle.get(address);
+    /** An idle, still open connection fit for the key, or null. */
+    @Nullable UpstreamConnectionHandler poll(PoolKey key) {
+        ArrayDeque<UpstreamConnectionHandler> queue = idle.get(key);
         if (queue == null) {
             return null;
         }
@@ -74,7 +76,7 @@ final class UpstreamPool {
             return false;
         }
         ArrayDeque<UpstreamConnectionHandler> queue =
-                idle.computeIfAbsent(connection.backend().address(), a -> new ArrayDeque<>());
+                idle.computeIfAbsent(connection.backend().poolKey(), a -> new ArrayDeque<>());
         if (queue.size() >= maxIdlePerBackend) {
             return false;
         }
@@ -84,7 +86,7 @@ final class UpstreamPool {
 
     /** Forgets a connection that closed (no-op when it was not idle here). */
     void remove(UpstreamConnectionHandler connection) {
-        ArrayDeque<UpstreamConnectionHandler> queue = idle.get(connection.backend().address());
+        ArrayDeque<UpstreamConnectionHandler> queue = idle.get(connection.backend().poolKey());
         if (queue != null) {
             queue.remove(connection);
         }
