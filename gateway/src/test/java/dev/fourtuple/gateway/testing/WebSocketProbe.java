@@ -11,7 +11,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real WebSocket client (java.net.http) that collects every binary byte it receives, for echo tests.
+ * A real WebSocket client (java.net.http) that collects every binary byte it receives, for echo tests. It trusts
+ * {@link TestTls}'s CA, so {@code wss://localhost:PORT} URIs of a TLS fixture work as {@code ws://} ones do.
  */
 public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
     private final ByteArrayOutputStream received = new ByteArrayOutputStream();
@@ -20,7 +21,8 @@ public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
     private volatile Throwable failure;
 
     private WebSocketProbe(URI uri) throws Exception {
-        this.socket = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+        this.socket = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+                .sslContext(TestTls.clientContext()).build()
                 .newWebSocketBuilder()
                 .connectTimeout(Duration.ofSeconds(5))
                 .buildAsync(uri, this)
