@@ -27,13 +27,15 @@ public final class GatewayFixture implements AutoCloseable {
     private final Gateway gateway;
     private final SimpleMeterRegistry registry;
     private final ListenerKind listener;
+    private final String configText;
 
     private GatewayFixture(List<EchoBackend> backends, Gateway gateway, SimpleMeterRegistry registry,
-            ListenerKind listener) {
+            ListenerKind listener, String configText) {
         this.backends = backends;
         this.gateway = gateway;
         this.registry = registry;
         this.listener = listener;
+        this.configText = configText;
     }
 
     /** {@code backendCount} echo backends and a gateway whose config is {@code config(backends)}. */
@@ -45,18 +47,28 @@ public final class GatewayFixture implements AutoCloseable {
     /** As {@link #start(TransportKind, int, Function)}, the gateway's one listener of the given kind. */
     public static GatewayFixture start(TransportKind transport, ListenerKind listener, int backendCount,
             Function<List<EchoBackend>, String> config) throws Exception {
+        return withListeners(transport, listener, listenerConfig(listener), backendCount, config);
+    }
+
+    /**
+     * As {@link #start(TransportKind, int, Function)} with the listener settings written out by the test
+     * ({@code listeners = [ ... ]}); {@code uriKind} is the kind of the first listener, which {@link #http} and
+     * {@link #ws} name.
+     */
+    public static GatewayFixture withListeners(TransportKind transport, ListenerKind uriKind, String listeners,
+            int backendCount, Function<List<EchoBackend>, String> config) throws Exception {
         List<EchoBackend> backends = new ArrayList<>();
         try {
             for (int i = 0; i < backendCount; i++) {
                 backends.add(EchoBackend.start(new InetSocketAddress("127.0.0.1", 0), "b" + i, transport, 1));
             }
-            String text = listenerConfig(listener)
+            String text = listeners + "\n"
                     + "transport = " + transport.configName() + "\n"
                     + "event-loops = 2\n"
                     + config.apply(backends);
             GatewayConfig parsed = parse(text);
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
-            return new GatewayFixture(backends, Gateway.start(parsed, registry), registry, listener);
+            return new GatewayFixture(backends, Gateway.start(parsed, registry), registry, uriKind, text);
         } catch (Exception | Error e) {
             backends.forEach(EchoBackend::close);
             throw e;
@@ -91,6 +103,16 @@ public final class GatewayFixture implements AutoCloseable {
         return start(transport, listener, 0, none -> extra + "\n"
                 + "clusters { app { backends = [\"" + backend.hostPort() + "\"] } }\n"
                 + "routes = [ { cluster = app } ]\n");
+    }
+
+    /** The config text the gateway was started with. */
+    public String configText() {
+        return configText;
+    }
+
+    /** Reloads {@code text} (validated first), in process, as a SIGHUP would reload the file. */
+    public Gateway.Reload reload(String text) {
+        return gateway.reload(parse(text));
     }
 
     public static String backendList(List<EchoBackend> backends) {
