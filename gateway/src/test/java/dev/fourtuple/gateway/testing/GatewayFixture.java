@@ -51,6 +51,15 @@ public final class GatewayFixture implements AutoCloseable {
     }
 
     /**
+     * Like {@link #start(TransportKind, int, Function)}, but the config names its own listeners (the function's
+     * text has {@code listeners = [ ... ]}); {@link #http} and {@link #ws} then name the first as plaintext.
+     */
+    public static GatewayFixture withListeners(TransportKind transport, int backendCount,
+            Function<List<EchoBackend>, String> config) throws Exception {
+        return withListeners(transport, ListenerKind.PLAIN, "", backendCount, config);
+    }
+
+    /**
      * As {@link #start(TransportKind, int, Function)} with the listener settings written out by the test
      * ({@code listeners = [ ... ]}); {@code uriKind} is the kind of the first listener, which {@link #http} and
      * {@link #ws} name.
@@ -62,7 +71,7 @@ public final class GatewayFixture implements AutoCloseable {
             for (int i = 0; i < backendCount; i++) {
                 backends.add(EchoBackend.start(new InetSocketAddress("127.0.0.1", 0), "b" + i, transport, 1));
             }
-            String text = listeners + "\n"
+            String text = (listeners.isEmpty() ? "" : listeners + "\n")
                     + "transport = " + transport.configName() + "\n"
                     + "event-loops = 2\n"
                     + config.apply(backends);
