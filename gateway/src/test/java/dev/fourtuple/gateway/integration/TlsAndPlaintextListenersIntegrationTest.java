@@ -53,7 +53,8 @@ class TlsAndPlaintextListenersIntegrationTest {
                 + "]";
         fixture = closer.track(GatewayFixture.withListeners(transport, ListenerKind.TLS, listeners, 1, backends ->
                 "clusters { echo { backends = " + GatewayFixture.backendList(backends) + " } }\n"
-                        + "routes = [ { path-prefix = \"/open\", cluster = echo } ]\n"));
+                        + "routes = [ { path-prefix = \"/open\", cluster = echo },\n"
+                        + "  { path-prefix = \"/ws\", cluster = echo } ]\n"));
     }
 
     @Test
@@ -80,7 +81,7 @@ class TlsAndPlaintextListenersIntegrationTest {
     void webSocketsEchoOnBothListeners() throws Exception {
         byte[] data = new byte[256 * 1024];
         new Random(3).nextBytes(data);
-        for (URI uri : new URI[] {uri("wss", "https", "/open/ws"), uri("ws", "http", "/open/ws")}) {
+        for (URI uri : new URI[] {uri("wss", "https", "/ws"), uri("ws", "http", "/ws")}) {
             WebSocketProbe probe = closer.track(WebSocketProbe.open(uri));
             probe.sendBinary(data, 8192);
             assertThat(probe.awaitBytes(data.length, Duration.ofSeconds(20))).as("%s", uri).isEqualTo(data);
