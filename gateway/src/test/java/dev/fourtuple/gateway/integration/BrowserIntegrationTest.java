@@ -8,6 +8,7 @@ import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
 import dev.fourtuple.gateway.testing.ListenerKind;
 import dev.fourtuple.gateway.testing.PageBackend;
+import dev.fourtuple.gateway.testing.TestTls;
 import dev.fourtuple.gateway.transport.TransportKind;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,9 +58,10 @@ class BrowserIntegrationTest {
                 ]
                 """.formatted(page.hostPort(), GatewayFixture.backendList(backends))));
 
-        // The test CA is not in Chromium's trust store: certificate errors are ignored (the Java clients' tests
-        // check the chain and the name); TLS itself, and the gateway's handshake with a browser, are real.
-        Chromium browser = closer.track(Chromium.launch(fixture.http("/page"), dir, listener == ListenerKind.TLS));
+        // The test CA is not in Chromium's trust store: the gateway's one certificate is accepted by its key
+        // (any other certificate still fails); TLS itself, and the gateway's handshake with a browser, are real.
+        Chromium browser = closer.track(Chromium.launch(fixture.http("/page"), dir,
+                listener == ListenerKind.TLS ? TestTls.localhost().certificate().getPublicKey() : null));
 
         String title = awaitVerdict(browser);
         assertThat(title).as("the page's verdict").isEqualTo("ok " + PageBackend.MESSAGES);

@@ -22,6 +22,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A headless Chromium (Debian package {@code chromium}) that opens one URL, driven over the DevTools protocol:
@@ -66,17 +67,21 @@ public final class Chromium implements AutoCloseable {
      * Starts Chromium headless on {@code url}, its profile and log in {@code dir}, and connects to the page's
      * DevTools endpoint.
      *
-     * @param ignoreCertificateErrors whether to accept any server certificate (the test CA is not in its trust)
+     * @param trustedKey the public key of the one server certificate to accept although no CA Chromium trusts
+     *                   issued it ({@code --ignore-certificate-errors-spki-list}: other certificates still fail),
+     *                   or null to accept none such
      */
-    public static Chromium launch(URI url, Path dir, boolean ignoreCertificateErrors) throws Exception {
+    public static Chromium launch(URI url, Path dir, java.security.@Nullable PublicKey trustedKey) throws Exception {
         Path profile = Files.createDirectories(dir.resolve("chromium-profile"));
         Path log = dir.resolve("chromium.log");
         List<String> command = new ArrayList<>(List.of(binary().toString(),
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--no-first-run", "--no-default-browser-check",
                 "--user-data-dir=" + profile, "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1"));
-        if (ignoreCertificateErrors) {
-            command.add("--ignore-certificate-errors");
+        if (trustedKey != null) {
+            // base64(SHA-256(SubjectPublicKeyInfo)), the pin format of Chromium's switch.
+            byte[] spki = java.security.MessageDigest.getInstance("SHA-256").digest(trustedKey.getEncoded());
+            command.add("--ignore-certificate-errors-spki-list=" + java.util.Base64.getEncoder().encodeToString(spki));
         }
         command.add(url.toString());
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
