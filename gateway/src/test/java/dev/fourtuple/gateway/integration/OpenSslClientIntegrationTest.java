@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.integration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
@@ -194,8 +195,12 @@ class OpenSslClientIntegrationTest {
 
     /** s_client against the gateway: an HTTP request, read until the gateway closes. */
     private OpenSslClient.Result sClient(String... options) throws Exception {
-        return OpenSslClient.run(fixture.address(), OpenSslClient.request("a.test", "/hello"),
+        OpenSslClient.Result result = OpenSslClient.run(fixture.address(), OpenSslClient.request("a.test", "/hello"),
                 concat(options, "-ign_eof"));
+        // Once s_client has gone, whether it finished a handshake or was refused, the gateway holds nothing of it.
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(fixture.gateway().inboundMeters().active()).as("connections left open").isZero());
+        return result;
     }
 
     private static String[] concat(String[] first, String... more) {

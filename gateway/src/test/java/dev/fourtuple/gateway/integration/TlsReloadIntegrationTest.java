@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.integration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
@@ -10,6 +11,7 @@ import dev.fourtuple.gateway.testing.TestCa;
 import dev.fourtuple.gateway.testing.TestCa.Issued;
 import dev.fourtuple.gateway.transport.TransportKind;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -105,9 +107,14 @@ class TlsReloadIntegrationTest {
         assertThat(afterReload.output()).contains("HTTP/1.1 200 ");
     }
 
+    /** s_client against the gateway: an HTTP request, read until the gateway closes. */
     private OpenSslClient.Result sClient(String... options) throws Exception {
-        return OpenSslClient.run(fixture.address(), OpenSslClient.request("a.test", "/hello"),
+        OpenSslClient.Result result = OpenSslClient.run(fixture.address(), OpenSslClient.request("a.test", "/hello"),
                 concat(options, "-servername", "a.test", "-ign_eof"));
+        // Once s_client has gone, whether it finished a handshake or was refused, the gateway holds nothing of it.
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(fixture.gateway().inboundMeters().active()).as("connections left open").isZero());
+        return result;
     }
 
     private static String[] concat(String[] first, String... more) {
