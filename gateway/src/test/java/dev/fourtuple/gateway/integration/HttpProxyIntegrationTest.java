@@ -7,6 +7,8 @@ import dev.fourtuple.gateway.demo.EchoBackend;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
+import dev.fourtuple.gateway.testing.ListenerKind;
+import dev.fourtuple.gateway.testing.TestTls;
 import dev.fourtuple.gateway.testing.HttpWire;
 import dev.fourtuple.gateway.testing.RawHttp;
 import dev.fourtuple.gateway.testing.RecordingBackend;
@@ -29,17 +31,22 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
-/** Plain HTTP/1.1 through the gateway: routing, headers, streaming bodies, keep-alive, errors. */
+/**
+ * HTTP/1.1 through the gateway: routing, headers, streaming bodies, keep-alive, errors. Over every transport, on
+ * a plaintext listener (http://127.0.0.1) and on a TLS listener (https://localhost, certificate checked).
+ */
 @ParameterizedClass
-@EnumSource(TransportKind.class)
+@MethodSource("dev.fourtuple.gateway.testing.ListenerKind#withTransports")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class HttpProxyIntegrationTest {
-    @Parameter
+    @Parameter(0)
     TransportKind transport;
+    @Parameter(1)
+    ListenerKind listener;
 
-    private final HttpClient client = HttpClient.newBuilder()
+    private final HttpClient client = HttpClient.newBuilder().sslContext(TestTls.clientContext())
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5))
             .build();
@@ -50,7 +57,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void forwardsWithForwardedHeadersAndPreservedHost() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/hello?x=1"))
                 .header("X-Forwarded-For", "10.9.8.7")
                 .header("Keep-Alive", "timeout=5")
@@ -58,11 +65,11 @@ class HttpProxyIntegrationTest {
 
         assertThat(response.statusCode()).isEqualTo(200);
         String seen = response.body();
-        String gatewayHost = "127.0.0.1:" + fixture.address().getPort();
+        String gatewayHost = fixture.authority();
         assertThat(seen).startsWith("backend b0: GET /hello?x=1 HTTP/1.1\n");
         assertThat(seen).contains("host: " + gatewayHost + "\n");
         assertThat(seen).contains("x-forwarded-for: 10.9.8.7, 127.0.0.1\n");
-        assertThat(seen).contains("x-forwarded-proto: http\n");
+        assertThat(seen).contains("x-forwarded-proto: " + listener.httpScheme() + "\n");
         assertThat(seen).contains("x-forwarded-host: " + gatewayHost + "\n");
         assertThat(seen).doesNotContain("keep-alive:");
         assertThat(response.headers().firstValue("X-Backend")).contains("b0");
@@ -70,7 +77,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void routesTwoClustersByPathPrefix() throws Exception {
-        fixture = closer.track(GatewayFixture.start(transport, 2, backends -> String.format("""
+        fixture = closer.track(GatewayFixture.start(transport, listener, 2, backends -> String.format("""
                 clusters {
                   api { backends = ["%s"] }
                   web { backends = ["%s"] }
@@ -89,16 +96,16 @@ class HttpProxyIntegrationTest {
 
     @Test
     void routesByHostAndAnswers404WhenNothingMatches() throws Exception {
-        fixture = closer.track(GatewayFixture.start(transport, 1, backends -> String.format("""
+        fixture = closer.track(GatewayFixture.start(transport, listener, 1, backends -> String.format("""
                 clusters { only { backends = ["%s"] } }
                 routes = [ { host = "api.example", path-prefix = "/", cluster = only } ]
                 """, address(backends.get(0)))));
 
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        try (RawHttp raw = fixture.raw(5000)) {
             String response = raw.send("GET / HTTP/1.1\r\nHost: API.example:8080\r\n\r\n").readHead();
             assertThat(response).startsWith("HTTP/1.1 200 ");
         }
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        try (RawHttp raw = fixture.raw(5000)) {
             String response = raw.send("GET / HTTP/1.1\r\nHost: other.example\r\n\r\n").readUntilClose();
             assertThat(response).startsWith("HTTP/1.1 404 ");
         }
@@ -107,7 +114,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void roundRobinSpreadsRequestsOverBackends() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 2, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 2, ""));
         int b0 = 0;
         for (int i = 0; i < 20; i++) {
             if (backendOf("/rr").equals("b0")) {
@@ -119,7 +126,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void streamsAChunkedUploadAndItsChunkedEchoIntact() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         byte[] body = new byte[8 * 1024 * 1024 + 17];
         new Random(42).nextBytes(body);
         // An InputStream body of unknown length makes java.net.http send it chunked.
@@ -137,7 +144,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void streamsAContentLengthUploadIntact() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         byte[] body = new byte[3 * 1024 * 1024];
         new Random(7).nextBytes(body);
 
@@ -150,7 +157,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void streamsALargeDownloadIntact() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         int size = 20 * 1024 * 1024 + 3;
 
         HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(fixture.http("/bytes?n=" + size)).build(),
@@ -166,8 +173,8 @@ class HttpProxyIntegrationTest {
 
     @Test
     void keepAliveRequestsReuseOnePooledUpstreamConnection() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
+        try (RawHttp raw = fixture.raw(5000)) {
             for (int i = 0; i < 10; i++) {
                 String head = raw.send("GET /status/200 HTTP/1.1\r\nHost: test\r\n\r\n").readHead();
                 assertThat(head).startsWith("HTTP/1.1 200 ").doesNotContainIgnoringCase("connection: close");
@@ -179,8 +186,8 @@ class HttpProxyIntegrationTest {
 
     @Test
     void pipelinedRequestsAreAnsweredInOrder() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
+        try (RawHttp raw = fixture.raw(5000)) {
             raw.send("GET /status/201 HTTP/1.1\r\nHost: t\r\n\r\n"
                     + "GET /status/202 HTTP/1.1\r\nHost: t\r\n\r\n"
                     + "GET /status/203 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
@@ -193,8 +200,8 @@ class HttpProxyIntegrationTest {
 
     @Test
     void http10ClientGetsItsAnswerAndTheConnectionCloses() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
+        try (RawHttp raw = fixture.raw(5000)) {
             String all = raw.send("GET /bytes?n=5 HTTP/1.0\r\n\r\n").readUntilClose();
             assertThat(all).startsWith("HTTP/1.1 200 ").containsIgnoringCase("connection: close");
             assertThat(all).endsWith("\r\n\r\n\u0000\u0001\u0002\u0003\u0004");
@@ -203,8 +210,8 @@ class HttpProxyIntegrationTest {
 
     @Test
     void malformedRequestGets400AndClose() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
+        try (RawHttp raw = fixture.raw(5000)) {
             String all = raw.send("GET / HTTP/1.1\r\nHost: t\r\nBad Header Without Colon\r\n\r\n").readUntilClose();
             assertThat(all).startsWith("HTTP/1.1 400 ");
         }
@@ -213,13 +220,13 @@ class HttpProxyIntegrationTest {
 
     @Test
     void oversizedHeadersGet431AndOversizedBodyGets413() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, "max-header-size = 1KiB\nmax-request-body-size = 1KiB"));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, "max-header-size = 1KiB\nmax-request-body-size = 1KiB"));
+        try (RawHttp raw = fixture.raw(5000)) {
             String all = raw.send("GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + "a".repeat(2000) + "\r\n\r\n")
                     .readUntilClose();
             assertThat(all).startsWith("HTTP/1.1 431 ");
         }
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        try (RawHttp raw = fixture.raw(5000)) {
             String all = raw.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n").readUntilClose();
             assertThat(all).startsWith("HTTP/1.1 413 ");
         }
@@ -233,8 +240,8 @@ class HttpProxyIntegrationTest {
     @Test
     void aChunkedBodyGrowingPastTheLimitGets413() throws Exception {
         RecordingBackend recording = closer.track(RecordingBackend.start());
-        fixture = closer.track(GatewayFixture.inFrontOf(transport, recording, "max-request-body-size = 1KiB\n"));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.inFrontOf(transport, listener, recording, "max-request-body-size = 1KiB\n"));
+        try (RawHttp raw = fixture.raw(5000)) {
             String chunk = Integer.toHexString(800) + "\r\n" + "x".repeat(800) + "\r\n";
             List<HttpWire.Message> responses = raw.send("POST /upload HTTP/1.1\r\nHost: t\r\n"
                     + "Transfer-Encoding: chunked\r\n\r\n" + chunk + chunk).responses();
@@ -246,8 +253,8 @@ class HttpProxyIntegrationTest {
 
     @Test
     void slowlorisClientGets408AfterHeaderTimeout() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, "header-timeout = 500ms"));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, "header-timeout = 500ms"));
+        try (RawHttp raw = fixture.raw(5000)) {
             raw.send("GET / HTTP/1.1\r\nHost: t\r\n"); // never finishes its head
             long start = System.nanoTime();
             String all = raw.readUntilClose();
@@ -258,8 +265,8 @@ class HttpProxyIntegrationTest {
 
     @Test
     void idleKeepAliveConnectionIsClosedAfterIdleTimeout() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, "idle-timeout = 300ms"));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, "idle-timeout = 300ms"));
+        try (RawHttp raw = fixture.raw(5000)) {
             assertThat(raw.send("GET /status/200 HTTP/1.1\r\nHost: t\r\n\r\n").readHead()).startsWith("HTTP/1.1 200");
             raw.readBytes("status 200\n".length());
             assertThat(raw.readUntilClose()).isEmpty(); // closed by the gateway, without another byte
@@ -269,7 +276,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void deadBackendGives502AndTheClientIsNotHung() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         assertThat(client.send(HttpRequest.newBuilder(fixture.http("/")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
         fixture.backend(0).close();
@@ -283,7 +290,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void connectFailureMovesTheRequestToAnotherBackend() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 2, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 2, ""));
         fixture.backend(0).close();
         for (int i = 0; i < 6; i++) {
             assertThat(backendOf("/retry")).isEqualTo("b1");
@@ -292,7 +299,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void backendClosingMidRequestGives502() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/close")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(502);
@@ -301,7 +308,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void slowBackendGets504AfterRequestTimeout() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, "request-timeout = 300ms"));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, "request-timeout = 300ms"));
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/poll?wait=3000")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(504);
@@ -310,8 +317,8 @@ class HttpProxyIntegrationTest {
 
     @Test
     void headRequestGetsHeadersWithoutBody() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
-        try (RawHttp raw = RawHttp.connect(fixture.address(), 5000)) {
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
+        try (RawHttp raw = fixture.raw(5000)) {
             String head = raw.send("HEAD /bytes?n=1000 HTTP/1.1\r\nHost: t\r\n\r\n").readHead();
             assertThat(head).startsWith("HTTP/1.1 200 ").containsIgnoringCase("content-length: 1000");
             // The next response must follow directly: no body bytes were sent for the HEAD.
@@ -322,7 +329,7 @@ class HttpProxyIntegrationTest {
 
     @Test
     void drainLetsAnInFlightRequestFinish() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         var pending = client.sendAsync(HttpRequest.newBuilder(fixture.http("/poll?wait=800")).build(),
                 HttpResponse.BodyHandlers.ofString());
         await().atMost(Duration.ofSeconds(5)).until(() -> fixture.gateway().upstreamMeters().active() == 1);

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
+import dev.fourtuple.gateway.testing.ListenerKind;
+import dev.fourtuple.gateway.testing.TestTls;
 import dev.fourtuple.gateway.testing.HeldBackend;
 import dev.fourtuple.gateway.testing.RawHttp;
 import dev.fourtuple.gateway.transport.TransportKind;
@@ -27,11 +29,14 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
-/** Long-poll requests wait as long as their backend takes; only the long-poll timeout may end them. */
+/**
+ * Long-poll requests wait as long as their backend takes; only the long-poll timeout may end them. Over every
+ * transport, on a plaintext and on a TLS listener.
+ */
 @ParameterizedClass
-@EnumSource(TransportKind.class)
+@MethodSource("dev.fourtuple.gateway.testing.ListenerKind#withTransports")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LongPollIntegrationTest {
     private static final String SHORT_TIMEOUTS_LONG_POLL_ROUTE = """
@@ -44,10 +49,13 @@ class LongPollIntegrationTest {
             ]
             """;
 
-    @Parameter
+    @Parameter(0)
     TransportKind transport;
+    @Parameter(1)
+    ListenerKind listener;
 
-    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient client = HttpClient.newBuilder().sslContext(TestTls.clientContext())
+            .version(HttpClient.Version.HTTP_1_1).build();
     @RegisterExtension
     final Closer closer = new Closer();
     private GatewayFixture fixture;
@@ -55,7 +63,7 @@ class LongPollIntegrationTest {
 
     @Test
     void longPollIsAnsweredAfterFiveSecondsDespiteOneSecondIdleAndRequestTimeouts() throws Exception {
-        fixture = closer.track(GatewayFixture.start(transport, 1,
+        fixture = closer.track(GatewayFixture.start(transport, listener, 1,
                 backends -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends))));
         long start = System.nanoTime();
 
@@ -69,7 +77,7 @@ class LongPollIntegrationTest {
 
     @Test
     void theSameWaitOnAnOrdinaryRouteGets504() throws Exception {
-        fixture = closer.track(GatewayFixture.start(transport, 1, backends -> String.format(
+        fixture = closer.track(GatewayFixture.start(transport, listener, 1, backends -> String.format(
                 SHORT_TIMEOUTS_LONG_POLL_ROUTE.replace("long-poll = true", "long-poll = false"),
                 GatewayFixture.backendList(backends))));
 
@@ -81,7 +89,7 @@ class LongPollIntegrationTest {
 
     @Test
     void longPollTimeoutEndsALongPollWhenSet() throws Exception {
-        fixture = closer.track(GatewayFixture.start(transport, 1, backends -> "long-poll-timeout = 500ms\n"
+        fixture = closer.track(GatewayFixture.start(transport, listener, 1, backends -> "long-poll-timeout = 500ms\n"
                 + String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE, GatewayFixture.backendList(backends))));
 
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(fixture.http("/poll?wait=5000")).build(),
@@ -92,8 +100,8 @@ class LongPollIntegrationTest {
 
     @Test
     void aClientGivingUpReleasesTheBackendConnectionAtOnce() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, "long-poll-timeout = off\nrequest-timeout = off"));
-        RawHttp raw = RawHttp.connect(fixture.address(), 5000);
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, "long-poll-timeout = off\nrequest-timeout = off"));
+        RawHttp raw = fixture.raw(5000);
         raw.send("GET /poll?wait=20000 HTTP/1.1\r\nHost: t\r\n\r\n");
         await().atMost(Duration.ofSeconds(5)).until(() -> fixture.gateway().upstreamMeters().active() == 1);
 
@@ -113,14 +121,15 @@ class LongPollIntegrationTest {
     @Test
     void manyConcurrentLongPollsAreAllAnswered() throws Exception {
         HeldBackend held = closer.track(HeldBackend.start());
-        fixture = closer.track(GatewayFixture.start(transport, 0, none -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE,
+        fixture = closer.track(GatewayFixture.start(transport, listener, 0, none -> String.format(SHORT_TIMEOUTS_LONG_POLL_ROUTE,
                 "[\"127.0.0.1:" + held.address().getPort() + "\"]")));
         // The client's own threads: its selector (started with it) and this fixed pool, started now.
         ThreadPoolExecutor clientThreads = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), new DefaultThreadFactory("poll-client", true));
         clientThreads.prestartAllCoreThreads();
         closer.track(clientThreads::shutdownNow);
-        HttpClient many = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(clientThreads).build();
+        HttpClient many = HttpClient.newBuilder().sslContext(TestTls.clientContext())
+                .version(HttpClient.Version.HTTP_1_1).executor(clientThreads).build();
         List<CompletableFuture<HttpResponse<String>>> polls = new ArrayList<>();
         polls.add(poll(many));
         await().pollInSameThread().atMost(Duration.ofSeconds(10)).until(() -> held.holding() == 1);

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
+import dev.fourtuple.gateway.testing.ListenerKind;
 import dev.fourtuple.gateway.testing.WebSocketProbe;
 import dev.fourtuple.gateway.transport.TransportKind;
 import java.net.http.WebSocketHandshakeException;
@@ -20,15 +21,21 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
-/** WebSocket upgrades through the gateway become byte tunnels: echo, close, reset and idle behaviour. */
+/**
+ * WebSocket upgrades through the gateway become byte tunnels: echo, close, reset and idle behaviour. Over every
+ * transport, as ws:// on a plaintext listener and as wss:// on a TLS listener (the tunnel then relays the
+ * decrypted bytes).
+ */
 @ParameterizedClass
-@EnumSource(TransportKind.class)
+@MethodSource("dev.fourtuple.gateway.testing.ListenerKind#withTransports")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class WebSocketIntegrationTest {
-    @Parameter
+    @Parameter(0)
     TransportKind transport;
+    @Parameter(1)
+    ListenerKind listener;
 
     @RegisterExtension
     final Closer closer = new Closer();
@@ -38,7 +45,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void echoesOneMebibyteOfFramesIntact() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         WebSocketProbe probe = open();
         byte[] data = new byte[1024 * 1024];
         new Random(1).nextBytes(data);
@@ -51,7 +58,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void manyTunnelsEchoAtOnceOverBothBackends() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 2, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 2, ""));
         byte[] data = new byte[16 * 1024];
         new Random(2).nextBytes(data);
         for (int i = 0; i < 50; i++) {
@@ -66,7 +73,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void closeHandshakePassesThroughAndBothSidesClose() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         WebSocketProbe probe = open();
 
         probe.socket().sendClose(1000, "bye").get(5, TimeUnit.SECONDS);
@@ -77,7 +84,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void clientThatVanishesClosesTheBackendSide() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         WebSocketProbe probe = open();
         await().atMost(Duration.ofSeconds(5)).until(() -> fixture.gateway().tunnelMeters().active() == 1);
 
@@ -88,7 +95,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void backendThatDiesClosesTheClientSide() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
         WebSocketProbe probe = open();
 
         fixture.backend(0).close();
@@ -102,7 +109,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void nonSwitchingAnswerIsPassedToTheClientAsIs() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, ""));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, ""));
 
         // The echo backend only upgrades on /ws: elsewhere it answers the upgrade request with a plain 403.
         Throwable failure = catchThrowable(() -> WebSocketProbe.open(fixture.ws("/status/403")));
@@ -118,7 +125,7 @@ class WebSocketIntegrationTest {
 
     @Test
     void tunnelOutlivesTheHttpIdleTimeoutButNotTheTunnelIdleTimeout() throws Exception {
-        fixture = closer.track(GatewayFixture.simple(transport, 1, "idle-timeout = 200ms\ntunnel-idle-timeout = 2s"));
+        fixture = closer.track(GatewayFixture.simple(transport, listener, 1, "idle-timeout = 200ms\ntunnel-idle-timeout = 2s"));
         WebSocketProbe probe = open();
         Thread.sleep(800); // quiet for four HTTP idle timeouts: a tunnel must not care
         byte[] data = {1, 2, 3};

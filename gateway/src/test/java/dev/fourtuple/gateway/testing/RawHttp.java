@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A plain socket speaking bytes, for what a well-behaved HTTP client will not send: malformed requests,
- * slow or silent clients, half-closes.
+ * slow or silent clients, half-closes. {@link #connectTls} speaks the same bytes inside TLS.
  */
 public final class RawHttp implements AutoCloseable {
     private final Socket socket;
@@ -27,6 +27,30 @@ public final class RawHttp implements AutoCloseable {
         socket.connect(address, 5000);
         socket.setSoTimeout(readTimeoutMillis);
         return new RawHttp(socket);
+    }
+
+    /**
+     * Connects and completes a TLS handshake (SNI {@code hostName}, the certificate checked against it with
+     * {@code context}'s trust) before returning: what is sent and read afterwards is inside TLS. The end of the
+     * stream is the server's close_notify (a FIN without one fails the read with an SSLException).
+     */
+    public static RawHttp connectTls(InetSocketAddress address, javax.net.ssl.SSLContext context, String hostName,
+            int readTimeoutMillis) throws IOException {
+        Socket plain = new Socket();
+        try {
+            plain.connect(address, 5000);
+            plain.setSoTimeout(readTimeoutMillis);
+            javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+                    .createSocket(plain, hostName, address.getPort(), true);
+            javax.net.ssl.SSLParameters parameters = tls.getSSLParameters();
+            parameters.setEndpointIdentificationAlgorithm("HTTPS"); // host name checked as an HTTPS client does
+            tls.setSSLParameters(parameters);
+            tls.startHandshake();
+            return new RawHttp(tls);
+        } catch (IOException e) {
+            plain.close();
+            throw e;
+        }
     }
 
     /** Connects from {@code source} (any of 127.0.0.0/8 is local on Linux: one client address per test client). */

@@ -11,7 +11,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real WebSocket client (java.net.http) that collects every binary byte it receives, for echo tests.
+ * A real WebSocket client (java.net.http) that collects every binary byte it receives, for echo tests. It trusts
+ * {@link TestTls}'s CA, so {@code wss://localhost:PORT} URIs of a TLS fixture work as {@code ws://} ones do.
  */
 public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
     private final ByteArrayOutputStream received = new ByteArrayOutputStream();
@@ -29,7 +30,8 @@ public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
 
     /** Opens a WebSocket; fails if the handshake does not complete within 10 s. */
     public static WebSocketProbe open(URI uri) throws Exception {
-        return new WebSocketProbe(uri, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+        return new WebSocketProbe(uri, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+                .sslContext(TestTls.clientContext()).build());
     }
 
     /** Opens a WebSocket with this client (e.g. one that trusts a test CA, for wss://). */
