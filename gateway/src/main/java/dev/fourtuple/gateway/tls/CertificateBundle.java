@@ -70,6 +70,12 @@ record CertificateBundle(String name, X509Certificate[] chain, PrivateKey key, L
         return new CertificateBundle(name, chain, key, names, leaf.getNotAfter().toInstant(), files);
     }
 
+    /** Whether the other holds the same chain and key (a reload of files that did not change). */
+    boolean sameMaterial(CertificateBundle other) {
+        return java.util.Arrays.equals(chain, other.chain)
+                && java.util.Arrays.equals(key.getEncoded(), other.key.getEncoded());
+    }
+
     /** Time left until the leaf expires. */
     Duration remaining(Instant now) {
         return Duration.between(now, notAfter);

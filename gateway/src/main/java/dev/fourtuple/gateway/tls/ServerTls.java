@@ -69,6 +69,8 @@ public final class ServerTls implements Mapping<String, SslContext> {
         private final List<CertificateBundle> bundles;
         private final List<SslContext> all;
         private final Mapping<String, SslContext> byName;
+        /** Set once applied: a reload that changes nothing hands the serving contexts back, and they stay. */
+        private volatile boolean serving;
 
         private Contexts(TlsSettings settings, SslProvider provider, List<CertificateBundle> bundles,
                 List<SslContext> all, Mapping<String, SslContext> byName) {
@@ -79,9 +81,24 @@ public final class ServerTls implements Mapping<String, SslContext> {
             this.byName = byName;
         }
 
-        /** Frees contexts that will not serve (a reload refused for another reason). */
+        /** Frees contexts that will not serve (a reload refused for another reason); never those serving. */
         public void discard() {
-            all.forEach(ReferenceCountUtil::release);
+            if (!serving) {
+                all.forEach(ReferenceCountUtil::release);
+            }
+        }
+
+        /** Whether these are the same certificates, read from the same files, with the same settings. */
+        boolean sameAs(TlsSettings otherSettings, List<CertificateBundle> otherBundles) {
+            if (!settings.equals(otherSettings) || bundles.size() != otherBundles.size()) {
+                return false;
+            }
+            for (int i = 0; i < bundles.size(); i++) {
+                if (!bundles.get(i).sameMaterial(otherBundles.get(i))) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
@@ -100,7 +117,8 @@ public final class ServerTls implements Mapping<String, SslContext> {
      */
     public static ServerTls start(String listener, TlsSettings settings, TlsMeters meters) {
         SessionTicketKeys tickets = new SessionTicketKeys(settings.ticketKeyRotation());
-        Contexts contexts = build(listener, settings, tickets);
+        Contexts contexts = build(listener, settings, tickets, loadAll(settings));
+        contexts.serving = true;
         log.info("tls on {}: {} engine, {}, certificates {}", listener, TlsEngine.describe(contexts.provider),
                 settings.protocols(), names(contexts.bundles));
         return new ServerTls(listener, meters, tickets, contexts);
@@ -113,7 +131,7 @@ public final class ServerTls implements Mapping<String, SslContext> {
      * @throws IllegalArgumentException naming the file and the config line, when a certificate or key is bad
      */
     public static void check(String listener, TlsSettings settings) {
-        build(listener, settings, new SessionTicketKeys(settings.ticketKeyRotation())).discard();
+        build(listener, settings, new SessionTicketKeys(settings.ticketKeyRotation()), loadAll(settings)).discard();
     }
 
     /**
@@ -122,20 +140,34 @@ public final class ServerTls implements Mapping<String, SslContext> {
      * @throws IllegalArgumentException naming the file when a certificate or key is bad
      */
     public Contexts prepare(TlsSettings next) {
-        return build(listener, next, tickets);
+        Contexts current = contexts;
+        List<CertificateBundle> bundles = loadAll(next); // checked even when unchanged: the files may be gone
+        if (current.sameAs(next, bundles)) {
+            // Nothing to change: keep the contexts, and with them the TLS 1.2 session-id cache, which a new
+            // context would start empty (tickets survive either way: the keys are the listener's).
+            return current;
+        }
+        return build(listener, next, tickets, bundles);
     }
 
     /** New connections get the prepared contexts from now on; open ones keep their engines. */
     public void apply(Contexts next) {
         Contexts old = contexts;
+        if (next == old) {
+            return;
+        }
+        next.serving = true;
         contexts = next;
+        old.serving = false;
         old.discard(); // each engine holds its own reference: open connections are not affected
         log.info("tls on {}: certificates {}", listener, names(next.bundles));
     }
 
     /** Frees the contexts at stop (engines still open hold their own references). */
     public void close() {
-        contexts.discard();
+        Contexts current = contexts;
+        current.serving = false;
+        current.discard();
     }
 
     /** Makes a new ticket key when the last is {@code ticket-key-rotation} old. Called from a periodic task. */
@@ -193,8 +225,8 @@ public final class ServerTls implements Mapping<String, SslContext> {
         return lines;
     }
 
-    private static Contexts build(String listener, TlsSettings settings, SessionTicketKeys tickets) {
-        SslProvider provider = TlsEngine.select(settings.provider());
+    /** Reads and checks every certificate of the settings; warns of those expiring soon. */
+    private static List<CertificateBundle> loadAll(TlsSettings settings) {
         Instant now = Instant.now();
         List<CertificateBundle> bundles = new ArrayList<>();
         for (TlsSettings.CertificateFiles files : settings.certificates()) {
@@ -205,6 +237,12 @@ public final class ServerTls implements Mapping<String, SslContext> {
             }
             bundles.add(bundle);
         }
+        return bundles;
+    }
+
+    private static Contexts build(String listener, TlsSettings settings, SessionTicketKeys tickets,
+            List<CertificateBundle> bundles) {
+        SslProvider provider = TlsEngine.select(settings.provider());
         // Certificates for the same names (an ECDSA and an RSA one side by side) share a context: the engine
         // picks the key type the client can verify (RFC 8446 §4.4.2.2, signature_algorithms).
         Map<List<String>, List<CertificateBundle>> byNames = new LinkedHashMap<>();

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.DuplexChannel;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
@@ -88,10 +89,21 @@ public final class Tunnel implements TimerWheel.Owner {
         if (idleTimeoutNanos > 0) {
             wheel.scheduleAfter(entry, idleTimeoutNanos);
         }
-        downstream.read();
-        upstream.read();
+        readUnlessEnded(downstream);
+        readUnlessEnded(upstream);
         if (!downstream.isActive() || !upstream.isActive()) {
             close();
+        }
+    }
+
+    /**
+     * Asks for the next read, unless the channel's input has ended (its FIN was read): there is nothing more to
+     * read, and Netty 4.2's epoll transport has dropped such a socket from its interest set, so a read()
+     * fails with ENOENT from epoll_ctl and closes the channel, taking the other direction's bytes with it.
+     */
+    static void readUnlessEnded(Channel channel) {
+        if (!(channel instanceof DuplexChannel duplex) || !duplex.isInputShutdown()) {
+            channel.read();
         }
     }
 

@@ -58,14 +58,14 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         peer.flush();
         if (peer.isWritable()) {
-            ctx.read();
+            Tunnel.readUnlessEnded(ctx.channel());
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable()) {
-            peer.read(); // the peer stopped reading because we were full; we have drained
+            Tunnel.readUnlessEnded(peer); // the peer stopped reading because we were full; we have drained
         }
         ctx.fireChannelWritabilityChanged();
     }
