@@ -2,10 +2,16 @@ package dev.fourtuple.gateway;
 
 import dev.fourtuple.gateway.admission.AdmissionController;
 import dev.fourtuple.gateway.config.GatewayConfig;
-import dev.fourtuple.gateway.inbound.FrontendInitializer;
+import dev.fourtuple.gateway.admission.AcceptGate;
+import dev.fourtuple.gateway.config.ListenerConfig;
+import dev.fourtuple.gateway.config.TlsSettings;
 import dev.fourtuple.gateway.inbound.FrontendSettings;
+import dev.fourtuple.gateway.inbound.Frontends;
 import dev.fourtuple.gateway.inbound.InboundMeters;
 import dev.fourtuple.gateway.inbound.Listener;
+import dev.fourtuple.gateway.inbound.ListenerIdentity;
+import dev.fourtuple.gateway.tls.ServerTls;
+import dev.fourtuple.gateway.tls.TlsMeters;
 import dev.fourtuple.gateway.metrics.ProblemLog;
 import dev.fourtuple.gateway.route.Router;
 import dev.fourtuple.gateway.timeout.TimerWheel;
@@ -20,7 +26,10 @@ import dev.fourtuple.gateway.upstream.Cluster;
 import dev.fourtuple.gateway.upstream.UpstreamMeters;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,8 +61,8 @@ public final class Gateway implements AutoCloseable {
     private final PerLoop<TimerWheel> wheels;
     private final Upstreams upstreams;
     private final AtomicReference<FrontendSettings> settings;
-    private final FrontendInitializer frontend;
-    private final Listener listener;
+    private final Frontends frontend;
+    private final List<BoundListener> listeners;
     private final AdmissionController admission;
     private final Meters meters;
     private volatile GatewayConfig config;
@@ -63,19 +72,27 @@ public final class Gateway implements AutoCloseable {
     private boolean stopped;
 
     /** The meter holders of every capability, handed around as one. */
-    private record Meters(InboundMeters inbound, UpstreamMeters upstream, TunnelMeters tunnels, ProblemLog problems) {
+    private record Meters(InboundMeters inbound, UpstreamMeters upstream, TunnelMeters tunnels, TlsMeters tls,
+            ProblemLog problems) {
         static Meters register(MeterRegistry registry) {
             return new Meters(new InboundMeters(registry), new UpstreamMeters(registry), new TunnelMeters(registry),
-                    new ProblemLog(registry, PROBLEM_LOG_INTERVAL));
+                    new TlsMeters(registry), new ProblemLog(registry, PROBLEM_LOG_INTERVAL));
         }
     }
+
+    /** A listener as bound: its config, its sockets, its TLS (null: plaintext). */
+    private record BoundListener(ListenerConfig config, Listener sockets, @Nullable ServerTls tls) {
+    }
+
+    /** How often the session-ticket keys are checked for rotation (each listener rotates at its own interval). */
+    private static final Duration TICKET_KEY_CHECK = Duration.ofMinutes(1);
 
     /** What a reload did. */
     public record Reload(int version, List<String> needRestart, Set<InetSocketAddress> removedBackends) {
     }
 
     private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, Upstreams upstreams,
-            AtomicReference<FrontendSettings> settings, FrontendInitializer frontend, Listener listener,
+            AtomicReference<FrontendSettings> settings, Frontends frontend, List<BoundListener> listeners,
             AdmissionController admission, Meters meters) {
         this.config = config;
         this.loops = loops;
@@ -83,7 +100,7 @@ public final class Gateway implements AutoCloseable {
         this.upstreams = upstreams;
         this.settings = settings;
         this.frontend = frontend;
-        this.listener = listener;
+        this.listeners = List.copyOf(listeners);
         this.admission = admission;
         this.meters = meters;
     }
@@ -99,6 +116,7 @@ public final class Gateway implements AutoCloseable {
         TransportKind transport = TransportSelector.selectAndLog(config.transport());
         EventLoops loops = EventLoops.start(transport, config.eventLoops(), "fourtuple-loop");
         AdmissionController admission = null;
+        List<BoundListener> bound = new ArrayList<>();
         try {
             PerLoop<TimerWheel> wheels = loops.perLoop(TimerWheel::start);
             Meters meters = Meters.register(registry);
@@ -109,21 +127,97 @@ public final class Gateway implements AutoCloseable {
             reportUnsupportedOptions(config, transport);
             AtomicReference<FrontendSettings> settings = new AtomicReference<>(frontendSettings(config,
                     transport, upstreams.clusters()));
-            FrontendInitializer frontend = new FrontendInitializer(settings, wheels, upstreams.connector(),
+            Frontends frontend = new Frontends(settings, wheels, upstreams.connector(),
                     meters.inbound(), meters.tunnels(), meters.problems(), admission);
-            Listener listener = Listener.bind(loops, config.listen(), config.backlog(), frontend,
-                    admission.enabled() ? admission::acceptHandler : null);
-            log.info("listening on {} ({} socket(s), {} event loop(s), {}); config {}: {} route(s), clusters {}",
-                    format(listener.address()), listener.socketCount(), loops.loops().size(),
-                    transport.configName(), config.source(), config.routes().size(), config.clusters().keySet());
-            return new Gateway(config, loops, wheels, upstreams, settings, frontend, listener, admission, meters);
+            for (ListenerConfig listenerConfig : config.listeners()) {
+                bound.add(bind(listenerConfig, loops, frontend, admission, meters.tls()));
+            }
+            meters.tls().certificates(tlsOf(bound));
+            for (BoundListener listener : bound) {
+                log.info("listening on {} ({}{}, {} socket(s), {} event loop(s), {})",
+                        format(listener.sockets().address()), listener.config().name(),
+                        listener.tls() == null ? "" : ", tls", listener.sockets().socketCount(), loops.loops().size(),
+                        transport.configName());
+            }
+            log.info("config {}: {} route(s), clusters {}", config.source(), config.routes().size(),
+                    config.clusters().keySet());
+            Gateway gateway = new Gateway(config, loops, wheels, upstreams, settings, frontend, bound, admission,
+                    meters);
+            gateway.scheduleTicketKeyRotation();
+            return gateway;
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
+            for (BoundListener listener : bound) {
+                listener.sockets().close();
+            }
             if (admission != null) {
                 admission.close();
             }
             loops.shutdown(LOOP_SHUTDOWN);
             throw e;
         }
+    }
+
+    /**
+     * Sets up one listener's TLS (certificates read and checked) and binds its sockets.
+     *
+     * @throws IllegalStateException naming the file, when a certificate or key is bad or the engine does not load
+     * @throws BindFailedException   when its address cannot be bound
+     */
+    private static BoundListener bind(ListenerConfig config, EventLoops loops, Frontends frontend,
+            AdmissionController admission, TlsMeters tlsMeters) throws InterruptedException {
+        ServerTls tls = null;
+        TlsSettings tlsSettings = config.tls();
+        if (tlsSettings != null) {
+            try {
+                tls = ServerTls.start(config.name(), tlsSettings, tlsMeters);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        ServerTls serverTls = tls;
+        // A TLS listener always has the accept handler: it owns the pause at max-concurrent-handshakes.
+        int loopsPerSocket = loops.transport().isNative() ? 1 : loops.loops().size();
+        Supplier<ChannelHandler> parentHandler = serverTls != null
+                ? () -> admission.acceptHandler(serverTls.newGate(loopsPerSocket))
+                : admission.enabled() ? () -> admission.acceptHandler(AcceptGate.NONE) : null;
+        try {
+            Listener sockets = Listener.bind(loops, config.listen(), config.backlog(),
+                    frontend.initializer(new ListenerIdentity(config.name(), serverTls != null), serverTls),
+                    parentHandler);
+            return new BoundListener(config, sockets, serverTls);
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) { // the IOException a failed bind() throws unchecked
+            Throwable cause = e;
+            while (cause.getCause() != null && !(cause instanceof java.net.BindException)) {
+                cause = cause.getCause();
+            }
+            throw new BindFailedException("listen: " + format(config.listen()) + " (listener " + config.name()
+                    + "): cannot bind: " + cause.getMessage(), e);
+        }
+    }
+
+    private static List<ServerTls> tlsOf(List<BoundListener> listeners) {
+        List<ServerTls> all = new ArrayList<>();
+        for (BoundListener listener : listeners) {
+            if (listener.tls() != null) {
+                all.add(listener.tls());
+            }
+        }
+        return all;
+    }
+
+    /** One task on one loop checks every TLS listener's ticket keys for rotation: not a timer per listener. */
+    private void scheduleTicketKeyRotation() {
+        List<ServerTls> tls = tlsOf(listeners);
+        if (tls.isEmpty()) {
+            return;
+        }
+        long period = TICKET_KEY_CHECK.toMillis();
+        loops.loops().get(0).scheduleAtFixedRate(() -> {
+            long now = System.nanoTime();
+            tls.forEach(t -> t.rotateTicketKeysIfDue(now));
+        }, period, period, TimeUnit.MILLISECONDS);
     }
 
     private static FrontendSettings frontendSettings(GatewayConfig config, TransportKind transport,
@@ -153,7 +247,16 @@ public final class Gateway implements AutoCloseable {
     public synchronized Reload reload(GatewayConfig next) {
         List<String> needRestart = needRestart(config, next);
         Set<InetSocketAddress> before = backendAddresses(config);
-        Map<String, Cluster> clusters = upstreams.reload(next);
+        Map<ServerTls, ServerTls.Contexts> certificates = prepareTls(next);
+        Map<String, Cluster> clusters;
+        try {
+            clusters = upstreams.reload(next);
+        } catch (RuntimeException e) {
+            certificates.values().forEach(ServerTls.Contexts::discard);
+            throw e;
+        }
+        certificates.forEach(ServerTls::apply);
+        meters.tls().certificates(tlsOf(listeners));
         meters.upstream().registerTuples(upstreams.ledger());
         admission.reconfigure(next.admission());
         reportUnsupportedOptions(next, loops.transport());
@@ -179,11 +282,44 @@ public final class Gateway implements AutoCloseable {
         return new Reload(configVersion, needRestart, removed);
     }
 
+    /**
+     * Re-reads every TLS listener's certificates, as the new config names them, into contexts not yet serving.
+     * A listener the new config does not have, or has without TLS, keeps what it has (that change needs a
+     * restart and is reported as such).
+     *
+     * @throws IllegalStateException naming the file, when one is bad: then nothing is prepared, nothing changes
+     */
+    private Map<ServerTls, ServerTls.Contexts> prepareTls(GatewayConfig next) {
+        Map<ServerTls, ServerTls.Contexts> prepared = new LinkedHashMap<>();
+        try {
+            for (BoundListener listener : listeners) {
+                ServerTls tls = listener.tls();
+                TlsSettings settings = tlsSettings(next, listener.config().name());
+                if (tls != null && settings != null) {
+                    prepared.put(tls, tls.prepare(settings));
+                }
+            }
+        } catch (RuntimeException e) {
+            prepared.values().forEach(ServerTls.Contexts::discard);
+            throw new IllegalStateException(e.getMessage() + "; the running certificates stay", e);
+        }
+        return prepared;
+    }
+
+    private static @Nullable TlsSettings tlsSettings(GatewayConfig config, String listener) {
+        for (ListenerConfig candidate : config.listeners()) {
+            if (candidate.name().equals(listener)) {
+                return candidate.tls();
+            }
+        }
+        return null;
+    }
+
     /** Settings that only take effect at start. */
     private static List<String> needRestart(GatewayConfig running, GatewayConfig next) {
         List<String> keys = new ArrayList<>();
-        if (!running.listen().equals(next.listen())) {
-            keys.add("listen");
+        if (!shape(running).equals(shape(next))) {
+            keys.add("listen / listeners (addresses, names, backlogs, TLS on or off)");
         }
         if (running.backlog() != next.backlog()) {
             keys.add("backlog");
@@ -214,15 +350,52 @@ public final class Gateway implements AutoCloseable {
         return keys;
     }
 
+    /** What of the listeners a reload cannot change: each one's name, address, backlog and whether TLS is on. */
+    private static List<String> shape(GatewayConfig config) {
+        return config.listeners().stream()
+                .map(l -> l.name() + "@" + l.listen() + "/" + l.backlog() + (l.tls() == null ? "" : "/tls"))
+                .toList();
+    }
+
     private static Set<InetSocketAddress> backendAddresses(GatewayConfig config) {
         Set<InetSocketAddress> addresses = new LinkedHashSet<>();
         config.clusters().values().forEach(c -> addresses.addAll(c.backends()));
         return addresses;
     }
 
-    /** The address clients connect to (the real port when the config asked for 0). */
+    /** The first listener's address (the real port when the config asked for 0). */
     public InetSocketAddress address() {
-        return listener.address();
+        return listeners.get(0).sockets().address();
+    }
+
+    /**
+     * The bound address of the listener of that name.
+     *
+     * @throws IllegalArgumentException when there is none
+     */
+    public InetSocketAddress address(String listenerName) {
+        for (BoundListener listener : listeners) {
+            if (listener.config().name().equals(listenerName)) {
+                return listener.sockets().address();
+            }
+        }
+        throw new IllegalArgumentException("no listener " + listenerName);
+    }
+
+    /** Each listener's name and bound address, in config order. */
+    public Map<String, InetSocketAddress> listenerAddresses() {
+        Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
+        listeners.forEach(l -> addresses.put(l.config().name(), l.sockets().address()));
+        return addresses;
+    }
+
+    /** The TLS of each TLS listener, in config order. */
+    public List<ServerTls> tls() {
+        return tlsOf(listeners);
+    }
+
+    public TlsMeters tlsMeters() {
+        return meters.tls();
     }
 
     public TransportKind transport() {
@@ -301,7 +474,7 @@ public final class Gateway implements AutoCloseable {
         }
         draining = true;
         long deadline = System.nanoTime() + timeout.toNanos();
-        listener.close();
+        listeners.forEach(l -> l.sockets().close());
         frontend.startDrain();
         log.info("draining: listener closed, {} client connection(s) open, up to {}", meters.inbound().active(),
                 timeout);
@@ -328,7 +501,7 @@ public final class Gateway implements AutoCloseable {
             return;
         }
         draining = true;
-        listener.close();
+        listeners.forEach(l -> l.sockets().close());
         stopLoops();
     }
 
@@ -340,6 +513,7 @@ public final class Gateway implements AutoCloseable {
             wheel.loop().execute(wheel::stop);
         }
         loops.shutdown(LOOP_SHUTDOWN);
+        tlsOf(listeners).forEach(ServerTls::close);
         log.info("stopped");
     }
 

@@ -19,7 +19,8 @@ import org.jspecify.annotations.Nullable;
  * <p><b>The one owner of the listening socket's {@code autoRead}.</b> Two things pause accepting: the accept
  * rate (while connections wait for a token) and an accept error (a back-off of {@link #ERROR_BACKOFF_NANOS}:
  * EMFILE from fds opened elsewhere, where an immediate retry would spin on the still-readable socket).
- * Reading resumes only when neither holds it. Errors are therefore not passed on: Netty's
+ * Reading resumes only when neither holds it, nor the listener's {@link AcceptGate} (TLS handshakes in
+ * flight at their maximum). Errors are therefore not passed on: Netty's
  * {@code ServerBootstrapAcceptor.exceptionCaught} would pause the socket on a timer of its own for any
  * exception and switch reading back on after a second whatever the rate says, so that more connections are
  * read than the rate lets through. (An exception thrown inside the acceptor itself would reach its own
@@ -45,21 +46,39 @@ public final class AdmissionAcceptHandler extends ChannelInboundHandlerAdapter {
     static final long ERROR_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final AdmissionController controller;
+    private final AcceptGate gate;
     private final ArrayDeque<Channel> waiting = new ArrayDeque<>();
     // Made once, ahead of need: at the fd limit, loading a class from a jar can fail (netty/netty#1328).
     private final Runnable resumeTask = this::resume;
     private final Runnable backoffEndTask = this::backoffEnded;
+    private final Runnable gateChangedTask = this::gateChanged;
     private @Nullable ChannelHandlerContext ctx;
     private boolean resumeScheduled;
     private boolean backingOff;
 
-    AdmissionAcceptHandler(AdmissionController controller) {
+    AdmissionAcceptHandler(AdmissionController controller, AcceptGate gate) {
         this.controller = controller;
+        this.gate = gate;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        gate.attach(ctx.channel(), () -> {
+            // On the loop: at once, so that the read loop, which checks autoRead after each accept, stops.
+            if (ctx.executor().inEventLoop()) {
+                gateChanged();
+            } else {
+                ctx.executor().execute(gateChangedTask);
+            }
+        });
+    }
+
+    private void gateChanged() {
+        ChannelHandlerContext c = ctx;
+        if (c != null && c.channel().isActive()) {
+            updateAutoRead(c);
+        }
     }
 
     @Override
@@ -107,9 +126,9 @@ public final class AdmissionAcceptHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(child);
     }
 
-    /** The only place that sets the listening socket's autoRead: on when neither the rate nor a back-off holds. */
+    /** The only place that sets the listening socket's autoRead: on when neither the rate, a back-off nor the gate holds. */
     private void updateAutoRead(ChannelHandlerContext ctx) {
-        ctx.channel().config().setAutoRead(waiting.isEmpty() && !backingOff);
+        ctx.channel().config().setAutoRead(waiting.isEmpty() && !backingOff && !gate.shut());
     }
 
     private void scheduleResume(ChannelHandlerContext ctx) {

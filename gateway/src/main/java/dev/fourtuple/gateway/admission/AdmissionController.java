@@ -161,7 +161,12 @@ public final class AdmissionController implements AutoCloseable {
 
     /** The handler for one listening socket's pipeline (each socket its own; they share the accept rate). */
     public ChannelHandler acceptHandler() {
-        return new AdmissionAcceptHandler(this);
+        return acceptHandler(AcceptGate.NONE);
+    }
+
+    /** The handler for one listening socket that also pauses while {@code gate} is shut. */
+    public ChannelHandler acceptHandler(AcceptGate gate) {
+        return new AdmissionAcceptHandler(this, gate);
     }
 
     /** The accept-rate bucket, or null when there is no accept rate. */

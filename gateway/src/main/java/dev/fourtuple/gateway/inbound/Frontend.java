@@ -8,8 +8,13 @@ import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
-/** What every client connection shares: one instance per gateway, handed to each connection's handler. */
+/**
+ * What every client connection of one listener shares, handed to each connection's handler.
+ *
+ * @param listener which listener the connections came in on
+ */
 record Frontend(
+        ListenerIdentity listener,
         Supplier<FrontendSettings> settings,
         PerLoop<TimerWheel> wheels,
         UpstreamConnector connector,

@@ -4,26 +4,23 @@ import dev.fourtuple.gateway.admission.AdmissionAcceptHandler;
 import dev.fourtuple.gateway.admission.AdmissionController;
 import dev.fourtuple.gateway.admission.RefusalHandler;
 import dev.fourtuple.gateway.config.Limits;
-import dev.fourtuple.gateway.metrics.ProblemLog;
-import dev.fourtuple.gateway.timeout.TimerWheel;
-import dev.fourtuple.gateway.transport.PerLoop;
-import dev.fourtuple.gateway.tunnel.Tunnel;
-import dev.fourtuple.gateway.tunnel.TunnelMeters;
-import dev.fourtuple.gateway.upstream.UpstreamConnector;
+import dev.fourtuple.gateway.tls.ServerTls;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelInitializer;
-import java.net.InetSocketAddress;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 
 /**
- * The pipeline of a client connection, in order:
+ * The pipeline of a client connection of one listener, in order:
  * <pre>
- *   [encoder: FrontendResponseEncoder] → [decoder: FrontendRequestDecoder] → [proxy: HttpProxyHandler]
+ *   [tls → handshake, on TLS listeners: ServerTls's] → [encoder: FrontendResponseEncoder]
+ *       → [decoder: FrontendRequestDecoder] → [proxy: HttpProxyHandler]
  * </pre>
- * After a WebSocket upgrade all three are replaced by {@code [tunnel: TunnelRelayHandler]}. A connection that
- * admission refused gets {@code [refusal: RefusalHandler]} alone.
+ * After a WebSocket upgrade the HTTP three are replaced by {@code [tunnel: TunnelRelayHandler]} (TLS stays).
+ * A connection that admission refused gets {@code [refusal: RefusalHandler]} alone on a plaintext listener,
+ * and is closed at once on a TLS one: its 503 could only be sent after the very handshake that admission
+ * could not afford.
  */
 @Sharable
 public final class FrontendInitializer extends ChannelInitializer<Channel> {
@@ -34,21 +31,24 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
     private final Frontend frontend;
     private final AtomicReference<FrontendSettings> settings;
     private final AdmissionController admission;
-    private volatile boolean draining;
+    private final @Nullable ServerTls tls;
 
-    public FrontendInitializer(AtomicReference<FrontendSettings> settings, PerLoop<TimerWheel> wheels,
-            UpstreamConnector connector, InboundMeters meters, TunnelMeters tunnelMeters, ProblemLog problems,
-            AdmissionController admission) {
+    FrontendInitializer(Frontend frontend, AtomicReference<FrontendSettings> settings, AdmissionController admission,
+            @Nullable ServerTls tls) {
+        this.frontend = frontend;
         this.settings = settings;
         this.admission = admission;
-        this.frontend = new Frontend(settings::get, wheels, connector, meters, tunnelMeters, problems,
-                () -> draining);
+        this.tls = tls;
     }
 
     @Override
     protected void initChannel(Channel ch) {
         // hasAttr first: attr() alone would add an attribute map to every admitted channel.
         if (ch.hasAttr(AdmissionAcceptHandler.REFUSED)) {
+            if (tls != null) {
+                ch.close();
+                return;
+            }
             ch.pipeline().addLast(RefusalHandler.NAME, admission.refusalHandler(frontend.wheels().get(ch.eventLoop())));
             return;
         }
@@ -61,34 +61,8 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
                 .addLast(ENCODER, encoder)
                 .addLast(DECODER, decoder)
                 .addLast(PROXY, new HttpProxyHandler(frontend, decoder, encoder));
-    }
-
-    /**
-     * Cuts the connections of one loop that still use a backend a reload removed (tunnels, long-polls): the
-     * reload-grace is over. Runs on the wheel's loop.
-     */
-    public void closeConnectionsTo(TimerWheel wheel, Set<InetSocketAddress> removed) {
-        wheel.forEachOwner(owner -> {
-            if (owner instanceof Tunnel tunnel && removed.contains(tunnel.backend())) {
-                tunnel.close();
-            } else if (owner instanceof HttpProxyHandler handler && handler.uses(removed)) {
-                handler.cutForRemovedBackend();
-            }
-        });
-    }
-
-    /**
-     * Starts draining: from now on every response says {@code Connection: close}, and connections idle
-     * between requests are closed now. Requests in flight and tunnels are left to finish.
-     */
-    public void startDrain() {
-        draining = true;
-        for (TimerWheel wheel : frontend.wheels().all()) {
-            wheel.loop().execute(() -> wheel.forEachOwner(owner -> {
-                if (owner instanceof HttpProxyHandler handler) {
-                    handler.drain();
-                }
-            }));
+        if (tls != null) {
+            tls.addTo(ch);
         }
     }
 }

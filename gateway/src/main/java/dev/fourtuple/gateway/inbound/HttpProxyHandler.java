@@ -4,6 +4,7 @@ import dev.fourtuple.gateway.config.Limits;
 import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
+import dev.fourtuple.gateway.tls.TlsClose;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.tunnel.Tunnel;
 import dev.fourtuple.gateway.upstream.UpstreamConnectionHandler;
@@ -138,9 +139,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         boolean keepAlive = HttpUtil.isKeepAlive(request) && !closeWhenDone;
         HttpVersion clientVersion = request.protocolVersion();
         String webSocketKey = upgrade ? request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY) : null;
-        ProxyHeaders.prepareRequest(request, c.channel().remoteAddress(), c.channel().localAddress(), upgrade);
+        ProxyHeaders.prepareRequest(request, c.channel().remoteAddress(), c.channel().localAddress(), upgrade,
+                frontend.listener().tls());
         Router.Match match = settings.router().match(request.headers().get(HttpHeaderNames.HOST),
-                ProxyHeaders.path(request.uri()));
+                ProxyHeaders.path(request.uri()), frontend.listener().name());
         if (match == null) {
             respondAndClose(HttpResponseStatus.NOT_FOUND, Problem.NO_ROUTE,
                     request.headers().get(HttpHeaderNames.HOST) + " " + request.uri());
@@ -262,7 +264,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!(cause instanceof IOException)) {
+        if (!(cause instanceof IOException) && !TlsClose.isPeerFailure(cause)) {
             frontend.problems().report(Problem.INTERNAL, ctx.channel() + ": " + cause);
             log.debug("unexpected error on {}", ctx.channel(), cause);
         }
@@ -477,7 +479,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             channel.close(); // failed, gone, or the client has closed its side already: nothing to linger for
             return;
         }
-        duplex.shutdownOutput().addListener(shut -> {
+        TlsClose.shutdownOutput(duplex).addListener(shut -> {
             if (!shut.isSuccess() || closed) {
                 channel.close();
                 return;

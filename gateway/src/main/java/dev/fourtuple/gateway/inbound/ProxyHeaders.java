@@ -54,9 +54,10 @@ final class ProxyHeaders {
      * @param client    the client's address, appended to X-Forwarded-For
      * @param local     the address the client connected to: the Host of an HTTP/1.0 request that sent none
      * @param upgrade   whether to keep the Upgrade / Connection: upgrade pair
+     * @param https     whether the client came over TLS (X-Forwarded-Proto)
      */
     static void prepareRequest(HttpRequest request, @Nullable SocketAddress client, @Nullable SocketAddress local,
-            boolean upgrade) {
+            boolean upgrade, boolean https) {
         toOriginForm(request);
         HttpHeaders headers = request.headers();
         if (!headers.contains(HttpHeaderNames.HOST) && local instanceof InetSocketAddress address) {
@@ -75,7 +76,8 @@ final class ProxyHeaders {
             String prior = headers.get(X_FORWARDED_FOR);
             headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? ip : prior + ", " + ip);
         }
-        headers.set(X_FORWARDED_PROTO, "http");
+        // Set, never appended: a client's own X-Forwarded-Proto is a claim the gateway did not check.
+        headers.set(X_FORWARDED_PROTO, https ? "https" : "http");
         String host = headers.get(HttpHeaderNames.HOST);
         if (host != null) {
             headers.set(X_FORWARDED_HOST, host);

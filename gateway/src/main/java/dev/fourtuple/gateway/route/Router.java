@@ -31,16 +31,27 @@ public final class Router {
     }
 
     /**
-     * The first matching route, or null.
+     * The first matching route of any listener, or null.
      *
      * @param hostHeader the Host header as sent (may carry a port, may be null)
      * @param path       the request path, without the query
      */
     public @Nullable Match match(@Nullable String hostHeader, String path) {
+        return match(hostHeader, path, null);
+    }
+
+    /**
+     * The first route that applies to {@code listener} (null: any) and matches, or null.
+     *
+     * @param hostHeader the Host header as sent (may carry a port, may be null)
+     * @param path       the request path, without the query
+     */
+    public @Nullable Match match(@Nullable String hostHeader, String path, @Nullable String listener) {
         String host = hostHeader == null ? "" : hostOnly(hostHeader);
         for (Match match : routes) {
             RouteConfig route = match.route();
-            if ((route.host().equals("*") || route.host().equals(host)) && path.startsWith(route.pathPrefix())) {
+            if ((route.host().equals("*") || route.host().equals(host)) && path.startsWith(route.pathPrefix())
+                    && (listener == null || route.appliesTo(listener))) {
                 return match;
             }
         }

@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.tunnel;
 
+import dev.fourtuple.gateway.tls.TlsClose;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -74,7 +75,8 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
             if (peer instanceof DuplexChannel duplex && !duplex.isInputShutdown() && peer.isActive()) {
                 // Act only once what we relayed has been written: shutdownOutput() fails writes still in
                 // flight, and with io_uring a flushed write is in flight until it completes.
-                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> duplex.shutdownOutput());
+                // On a TLS client connection, close_notify goes first (RFC 8446 §6.1).
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> TlsClose.shutdownOutput(duplex));
             } else {
                 tunnel.close(); // both directions have ended
             }
@@ -89,7 +91,7 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!(cause instanceof IOException)) {
+        if (!(cause instanceof IOException) && !TlsClose.isPeerFailure(cause)) {
             log.warn("tunnel {} closed on unexpected error", ctx.channel(), cause);
         }
         tunnel.sideGone();

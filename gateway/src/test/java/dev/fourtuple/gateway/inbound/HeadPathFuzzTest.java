@@ -80,7 +80,7 @@ class HeadPathFuzzTest {
                 if (request.decoderResult().isFailure() || RequestRules.check(request) != null) {
                     break; // answered 400/501/505 and closed: nothing of it is forwarded
                 }
-                ProxyHeaders.prepareRequest(request, CLIENT, LOCAL, WebSocketHandshake.isUpgrade(request));
+                ProxyHeaders.prepareRequest(request, CLIENT, LOCAL, WebSocketHandshake.isUpgrade(request), false);
                 ByteArrayOutputStream body = new ByteArrayOutputStream();
                 boolean complete = false;
                 boolean broken = false;

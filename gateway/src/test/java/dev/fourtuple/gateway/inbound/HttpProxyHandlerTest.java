@@ -72,6 +72,7 @@ class HttpProxyHandlerTest {
     private ProblemLog problems;
     private InboundMeters meters;
     private FrontendInitializer initializer;
+    private Frontends frontends;
     private TimerWheel wheel;
     private Cluster app;
     private EmbeddedChannel ch;
@@ -124,9 +125,10 @@ class HttpProxyHandlerTest {
         Timeouts timeouts = new Timeouts(HEADER_TIMEOUT, Duration.ofSeconds(60), Duration.ofSeconds(30),
                 Duration.ZERO, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ZERO);
         Limits limits = new Limits(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_BODY, 0);
-        initializer = new FrontendInitializer(new AtomicReference<>(new FrontendSettings(router, timeouts, limits,
+        frontends = new Frontends(new AtomicReference<>(new FrontendSettings(router, timeouts, limits,
                 SocketOptions.of(SOCKET, TransportKind.NIO, "downstream"))),
                 wheels, connector, meters, new TunnelMeters(registry), problems, admissionOff(registry));
+        initializer = frontends.initializer(new ListenerIdentity("test", false), null);
     }
 
     @AfterEach
@@ -377,7 +379,7 @@ class HttpProxyHandlerTest {
     void drainClosesAConnectionWaitingForItsFirstRequest() {
         connect();
 
-        initializer.startDrain();
+        frontends.startDrain();
         ch.runPendingTasks();
 
         assertThat(response()).as("an idle connection is closed without a response").isEmpty();

@@ -60,7 +60,7 @@ class ProxyHeadersTest {
             headers.set(HttpHeaderNames.UPGRADE, "h2c");
             headers.set("X-End-To-End", "kept");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(headers.contains(HttpHeaderNames.CONNECTION)).isFalse();
             assertThat(headers.contains(HttpHeaderNames.KEEP_ALIVE)).isFalse();
@@ -81,7 +81,7 @@ class ProxyHeadersTest {
             headers.set("X-Other", "1");
             headers.set("X-Public", "2");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(headers.contains("X-Secret")).isFalse();
             assertThat(headers.contains("X-Other")).as("named in a second Connection line").isFalse();
@@ -95,7 +95,7 @@ class ProxyHeadersTest {
             request.headers().set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
             request.headers().set(HttpHeaderNames.CONNECTION, "Transfer-Encoding");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(HttpUtil.isTransferEncodingChunked(request)).isTrue();
         }
@@ -104,7 +104,7 @@ class ProxyHeadersTest {
         void setsForwardedHeadersAndKeepsHost() {
             HttpRequest request = get("/a");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             HttpHeaders headers = request.headers();
             assertThat(headers.get("X-Forwarded-For")).isEqualTo("10.1.2.3");
@@ -119,7 +119,7 @@ class ProxyHeadersTest {
             HttpRequest request = get("/a");
             request.headers().set("X-Forwarded-For", "203.0.113.9, 198.51.100.7");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(request.headers().getAll("X-Forwarded-For"))
                     .containsExactly("203.0.113.9, 198.51.100.7, 10.1.2.3");
@@ -130,7 +130,7 @@ class ProxyHeadersTest {
             HttpRequest request = get("/a");
             request.headers().set("X-Forwarded-For", "");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("10.1.2.3");
         }
@@ -140,16 +140,26 @@ class ProxyHeadersTest {
             HttpRequest request = get("/a");
             request.headers().set("X-Forwarded-Proto", "https");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(request.headers().getAll("X-Forwarded-Proto")).containsExactly("http");
+        }
+
+        @Test
+        void forwardedProtoIsHttpsOnATlsListenerWhateverTheClientSays() {
+            HttpRequest request = get("/a");
+            request.headers().set("X-Forwarded-Proto", "http");
+
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, true);
+
+            assertThat(request.headers().getAll("X-Forwarded-Proto")).containsExactly("https");
         }
 
         @Test
         void withoutAnInetClientAddressForwardedForIsLeftAlone() {
             HttpRequest request = get("/a");
 
-            ProxyHeaders.prepareRequest(request, null, null, false);
+            ProxyHeaders.prepareRequest(request, null, null, false, false);
 
             assertThat(request.headers().contains("X-Forwarded-For")).isFalse();
             assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("http");
@@ -159,7 +169,7 @@ class ProxyHeadersTest {
         void http10RequestIsForwardedAsHttp11() {
             HttpRequest request = request(HttpVersion.HTTP_1_0, HttpMethod.GET, "/old");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(request.protocolVersion()).isEqualTo(HttpVersion.HTTP_1_1);
         }
@@ -170,7 +180,7 @@ class ProxyHeadersTest {
             request.headers().set(HttpHeaderNames.CONNECTION, "keep-alive, Upgrade");
             request.headers().set(HttpHeaderNames.KEEP_ALIVE, "timeout=5");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, true);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, true, false);
 
             HttpHeaders headers = request.headers();
             assertThat(headers.getAll(HttpHeaderNames.CONNECTION)).containsExactly("upgrade");
@@ -184,7 +194,7 @@ class ProxyHeadersTest {
         void upgradeHeadersAreDroppedWhenNotTunnelling() {
             HttpRequest request = webSocketUpgrade();
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(request.headers().contains(HttpHeaderNames.CONNECTION)).isFalse();
             assertThat(request.headers().contains(HttpHeaderNames.UPGRADE)).isFalse();
@@ -195,7 +205,7 @@ class ProxyHeadersTest {
             HttpRequest request = get("http://example.com:8080/a?b=1");
             request.headers().set(HttpHeaderNames.HOST, "ignored.example");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(request.uri()).isEqualTo("/a?b=1");
             assertThat(request.headers().getAll(HttpHeaderNames.HOST)).containsExactly("example.com:8080");
@@ -205,12 +215,12 @@ class ProxyHeadersTest {
         @Test
         void absoluteFormWithoutPathGetsSlash() {
             HttpRequest bare = get("http://example.com");
-            ProxyHeaders.prepareRequest(bare, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(bare, CLIENT, null, false, false);
             assertThat(bare.uri()).isEqualTo("/");
             assertThat(bare.headers().get(HttpHeaderNames.HOST)).isEqualTo("example.com");
 
             HttpRequest queryOnly = get("HTTP://example.com?x=1");
-            ProxyHeaders.prepareRequest(queryOnly, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(queryOnly, CLIENT, null, false, false);
             assertThat(queryOnly.uri()).isEqualTo("/?x=1");
             assertThat(queryOnly.headers().get(HttpHeaderNames.HOST)).isEqualTo("example.com");
         }
@@ -219,7 +229,7 @@ class ProxyHeadersTest {
         void originFormTargetIsLeftAlone() {
             HttpRequest request = get("/redirect?to=http://other.example/");
 
-            ProxyHeaders.prepareRequest(request, CLIENT, null, false);
+            ProxyHeaders.prepareRequest(request, CLIENT, null, false, false);
 
             assertThat(request.uri()).isEqualTo("/redirect?to=http://other.example/");
             assertThat(request.headers().get(HttpHeaderNames.HOST)).isEqualTo("app.example:8080");

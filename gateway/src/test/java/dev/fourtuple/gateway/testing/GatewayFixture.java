@@ -33,12 +33,26 @@ public final class GatewayFixture implements AutoCloseable {
     /** {@code backendCount} echo backends and a gateway whose config is {@code config(backends)}. */
     public static GatewayFixture start(TransportKind transport, int backendCount,
             Function<List<EchoBackend>, String> config) throws Exception {
+        return start(transport, backendCount, config, "listen = \"127.0.0.1:0\"\n");
+    }
+
+    /**
+     * Like {@link #start(TransportKind, int, Function)}, but the config names its own listeners (the function's
+     * text has {@code listeners = [ ... ]}).
+     */
+    public static GatewayFixture withListeners(TransportKind transport, int backendCount,
+            Function<List<EchoBackend>, String> config) throws Exception {
+        return start(transport, backendCount, config, "");
+    }
+
+    private static GatewayFixture start(TransportKind transport, int backendCount,
+            Function<List<EchoBackend>, String> config, String listen) throws Exception {
         List<EchoBackend> backends = new ArrayList<>();
         try {
             for (int i = 0; i < backendCount; i++) {
                 backends.add(EchoBackend.start(new InetSocketAddress("127.0.0.1", 0), "b" + i, transport, 1));
             }
-            String text = "listen = \"127.0.0.1:0\"\n"
+            String text = listen
                     + "transport = " + transport.configName() + "\n"
                     + "event-loops = 2\n"
                     + config.apply(backends);

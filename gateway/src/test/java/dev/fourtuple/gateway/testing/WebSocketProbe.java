@@ -19,8 +19,8 @@ public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
     private final WebSocket socket;
     private volatile Throwable failure;
 
-    private WebSocketProbe(URI uri) throws Exception {
-        this.socket = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+    private WebSocketProbe(URI uri, HttpClient client) throws Exception {
+        this.socket = client
                 .newWebSocketBuilder()
                 .connectTimeout(Duration.ofSeconds(5))
                 .buildAsync(uri, this)
@@ -29,7 +29,12 @@ public final class WebSocketProbe implements WebSocket.Listener, AutoCloseable {
 
     /** Opens a WebSocket; fails if the handshake does not complete within 10 s. */
     public static WebSocketProbe open(URI uri) throws Exception {
-        return new WebSocketProbe(uri);
+        return new WebSocketProbe(uri, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+    }
+
+    /** Opens a WebSocket with this client (e.g. one that trusts a test CA, for wss://). */
+    public static WebSocketProbe open(URI uri, HttpClient client) throws Exception {
+        return new WebSocketProbe(uri, client);
     }
 
     public WebSocket socket() {

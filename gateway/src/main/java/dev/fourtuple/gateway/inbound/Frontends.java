@@ -1,0 +1,78 @@
+package dev.fourtuple.gateway.inbound;
+
+import dev.fourtuple.gateway.admission.AdmissionController;
+import dev.fourtuple.gateway.metrics.ProblemLog;
+import dev.fourtuple.gateway.timeout.TimerWheel;
+import dev.fourtuple.gateway.tls.ServerTls;
+import dev.fourtuple.gateway.transport.PerLoop;
+import dev.fourtuple.gateway.tunnel.Tunnel;
+import dev.fourtuple.gateway.tunnel.TunnelMeters;
+import dev.fourtuple.gateway.upstream.UpstreamConnector;
+import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The client side of the gateway over all its listeners: makes each listener's initializer, and acts on every
+ * client connection at once (drain, the end of a reload-grace). Connections are found on the loops' timer
+ * wheels, which every one of them is registered with.
+ */
+public final class Frontends {
+    private final AtomicReference<FrontendSettings> settings;
+    private final PerLoop<TimerWheel> wheels;
+    private final UpstreamConnector connector;
+    private final InboundMeters meters;
+    private final TunnelMeters tunnelMeters;
+    private final ProblemLog problems;
+    private final AdmissionController admission;
+    private volatile boolean draining;
+
+    public Frontends(AtomicReference<FrontendSettings> settings, PerLoop<TimerWheel> wheels,
+            UpstreamConnector connector, InboundMeters meters, TunnelMeters tunnelMeters, ProblemLog problems,
+            AdmissionController admission) {
+        this.settings = settings;
+        this.wheels = wheels;
+        this.connector = connector;
+        this.meters = meters;
+        this.tunnelMeters = tunnelMeters;
+        this.problems = problems;
+        this.admission = admission;
+    }
+
+    /** The initializer of one listener's connections; {@code tls} null for plaintext. */
+    public FrontendInitializer initializer(ListenerIdentity listener, @Nullable ServerTls tls) {
+        Frontend frontend = new Frontend(listener, settings::get, wheels, connector, meters, tunnelMeters, problems,
+                () -> draining);
+        return new FrontendInitializer(frontend, settings, admission, tls);
+    }
+
+    /**
+     * Cuts the connections of one loop that still use a backend a reload removed (tunnels, long-polls): the
+     * reload-grace is over. Runs on the wheel's loop.
+     */
+    public void closeConnectionsTo(TimerWheel wheel, Set<InetSocketAddress> removed) {
+        wheel.forEachOwner(owner -> {
+            if (owner instanceof Tunnel tunnel && removed.contains(tunnel.backend())) {
+                tunnel.close();
+            } else if (owner instanceof HttpProxyHandler handler && handler.uses(removed)) {
+                handler.cutForRemovedBackend();
+            }
+        });
+    }
+
+    /**
+     * Starts draining: from now on every response says {@code Connection: close}, and connections idle
+     * between requests are closed now. Requests in flight and tunnels are left to finish.
+     */
+    public void startDrain() {
+        draining = true;
+        for (TimerWheel wheel : wheels.all()) {
+            wheel.loop().execute(() -> wheel.forEachOwner(owner -> {
+                if (owner instanceof HttpProxyHandler handler) {
+                    handler.drain();
+                }
+            }));
+        }
+    }
+}

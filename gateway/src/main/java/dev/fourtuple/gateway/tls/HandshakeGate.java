@@ -1,0 +1,72 @@
+package dev.fourtuple.gateway.tls;
+
+import dev.fourtuple.gateway.admission.AcceptGate;
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The handshakes in flight on one listening socket, and the gate that pauses its accepting at
+ * {@code tls.max-concurrent-handshakes}: the next connections wait in the kernel's accept queue, and are not
+ * refused, until a handshake ends. A handshake costs tens of KB and most of its CPU before the first byte of
+ * HTTP, so a burst of them is what would otherwise sink the gateway (RFC 8446 §4 makes the server do the
+ * expensive part first).
+ *
+ * <p>With a native transport each loop has its own listening socket, so the maximum is per loop as
+ * configured; with NIO one socket feeds every loop and its gate allows the maximum times the loops.
+ * Counted from any loop (NIO's children live on other loops than their socket).
+ */
+final class HandshakeGate implements AcceptGate {
+    /** On a listening channel: its gate, for the connections it accepts. */
+    static final AttributeKey<HandshakeGate> KEY = AttributeKey.valueOf("fourtuple.tls.handshake-gate");
+
+    private final IntSupplier perSocketMaximum;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile @Nullable Runnable changed;
+
+    HandshakeGate(IntSupplier perSocketMaximum) {
+        this.perSocketMaximum = perSocketMaximum;
+    }
+
+    /** The gate of the socket that accepted {@code child}, or null when it was accepted without one. */
+    static @Nullable HandshakeGate of(Channel child) {
+        Channel parent = child.parent();
+        return parent == null || !parent.hasAttr(KEY) ? null : parent.attr(KEY).get();
+    }
+
+    @Override
+    public boolean shut() {
+        return inFlight.get() >= perSocketMaximum.getAsInt();
+    }
+
+    @Override
+    public void attach(Channel listening, Runnable onChange) {
+        this.changed = onChange;
+        listening.attr(KEY).set(this);
+    }
+
+    void started() {
+        if (inFlight.incrementAndGet() >= perSocketMaximum.getAsInt()) {
+            notifyChanged();
+        }
+    }
+
+    void finished() {
+        if (inFlight.getAndDecrement() >= perSocketMaximum.getAsInt()) {
+            notifyChanged();
+        }
+    }
+
+    int inFlight() {
+        return inFlight.get();
+    }
+
+    private void notifyChanged() {
+        Runnable r = changed;
+        if (r != null) {
+            r.run();
+        }
+    }
+}

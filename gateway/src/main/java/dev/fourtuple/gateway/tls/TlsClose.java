@@ -1,0 +1,44 @@
+package dev.fourtuple.gateway.tls;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import javax.net.ssl.SSLException;
+
+/**
+ * Ending the output of a connection that may speak TLS: a close_notify first (RFC 8446 §6.1: "Each party
+ * MUST send a close_notify alert before closing its write side"), then the TCP FIN. TLS 1.3 makes
+ * close_notify a half-close, so the peer may still send; on a plaintext connection it is the FIN alone.
+ */
+public final class TlsClose {
+    private TlsClose() {
+    }
+
+    /** Sends close_notify when the channel speaks TLS, then shuts its output. */
+    public static ChannelFuture shutdownOutput(DuplexChannel channel) {
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        if (tls == null || !tls.handshakeFuture().isSuccess()) {
+            return channel.shutdownOutput();
+        }
+        ChannelPromise shut = channel.newPromise();
+        tls.closeOutbound().addListener(notified -> channel.shutdownOutput(shut));
+        return shut;
+    }
+
+    /**
+     * Whether an exception is the peer's TLS going wrong (a bad record, a bad MAC, an alert: RFC 8446 §6.2),
+     * as Netty reports it: the peer's doing, like a reset, not the gateway's.
+     */
+    public static boolean isPeerFailure(Throwable cause) {
+        return cause instanceof SSLException
+                || (cause instanceof DecoderException && cause.getCause() instanceof SSLException);
+    }
+
+    /** Whether the channel speaks TLS (has an SslHandler). */
+    public static boolean speaksTls(Channel channel) {
+        return channel.pipeline().get(SslHandler.class) != null;
+    }
+}
