@@ -124,6 +124,8 @@ public final class Gateway implements AutoCloseable {
             meters.upstream().registerTuples(upstreams.ledger());
             admission = new AdmissionController(config.admission(), registry, meters.upstream()::active,
                     PROC, CGROUP_ROOT);
+            TlsMeters tlsMeters = meters.tls();
+            admission.chargePending(() -> tlsMeters.handshakesInFlight() * TlsMeters.BYTES_PER_HANDSHAKE);
             reportUnsupportedOptions(config, transport);
             AtomicReference<FrontendSettings> settings = new AtomicReference<>(frontendSettings(config,
                     transport, upstreams.clusters()));
@@ -192,8 +194,10 @@ public final class Gateway implements AutoCloseable {
             while (cause.getCause() != null && !(cause instanceof java.net.BindException)) {
                 cause = cause.getCause();
             }
-            throw new BindFailedException("listen: " + format(config.listen()) + " (listener " + config.name()
-                    + "): cannot bind: " + cause.getMessage(), e);
+            String key = config.name().equals(ListenerConfig.DEFAULT_NAME) ? "listen"
+                    : "listeners (" + config.name() + ") listen";
+            throw new BindFailedException(key + ": " + format(config.listen()) + ": cannot bind: "
+                    + cause.getMessage(), e);
         }
     }
 
@@ -319,10 +323,19 @@ public final class Gateway implements AutoCloseable {
     private static List<String> needRestart(GatewayConfig running, GatewayConfig next) {
         List<String> keys = new ArrayList<>();
         if (!shape(running).equals(shape(next))) {
-            keys.add("listen / listeners (addresses, names, backlogs, TLS on or off)");
+            keys.add("listen / listeners (addresses, names, TLS on or off)");
+        }
+        for (ListenerConfig listener : running.listeners()) {
+            TlsSettings now = listener.tls();
+            TlsSettings then = tlsSettings(next, listener.name());
+            if (now != null && then != null && !now.ticketKeyRotation().equals(then.ticketKeyRotation())) {
+                keys.add("tls.ticket-key-rotation (" + listener.name() + ")");
+            }
         }
         if (running.backlog() != next.backlog()) {
             keys.add("backlog");
+        } else if (!backlogs(running).equals(backlogs(next))) {
+            keys.add("listeners[].backlog");
         }
         if (running.transport() != next.transport()) {
             keys.add("transport");
@@ -350,11 +363,15 @@ public final class Gateway implements AutoCloseable {
         return keys;
     }
 
-    /** What of the listeners a reload cannot change: each one's name, address, backlog and whether TLS is on. */
+    /** What of the listeners a reload cannot change: each one's name, address and whether TLS is on. */
     private static List<String> shape(GatewayConfig config) {
         return config.listeners().stream()
-                .map(l -> l.name() + "@" + l.listen() + "/" + l.backlog() + (l.tls() == null ? "" : "/tls"))
+                .map(l -> l.name() + "@" + l.listen() + (l.tls() == null ? "" : "/tls"))
                 .toList();
+    }
+
+    private static List<Integer> backlogs(GatewayConfig config) {
+        return config.listeners().stream().map(ListenerConfig::backlog).toList();
     }
 
     private static Set<InetSocketAddress> backendAddresses(GatewayConfig config) {
@@ -507,6 +524,7 @@ public final class Gateway implements AutoCloseable {
 
     private void stopLoops() {
         stopped = true;
+        frontend.closeAll(LOOP_SHUTDOWN);
         admission.close();
         upstreams.connector().closeIdle();
         for (TimerWheel wheel : wheels.all()) {

@@ -8,6 +8,8 @@ import dev.fourtuple.gateway.config.ConfigLoader;
 import dev.fourtuple.gateway.config.ConfigProblem;
 import dev.fourtuple.gateway.config.ConfigProblems;
 import dev.fourtuple.gateway.config.GatewayConfig;
+import dev.fourtuple.gateway.config.ListenerConfig;
+import dev.fourtuple.gateway.tls.ServerTls;
 import dev.fourtuple.gateway.demo.EchoBackend;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fourtuple.gateway.host.HostLimits;
@@ -130,11 +132,23 @@ public final class Main {
     private static int check(Path file, PrintStream out, PrintStream err) {
         try {
             GatewayConfig config = ConfigLoader.load(file);
+            int certificates = 0;
+            for (ListenerConfig listener : config.listeners()) {
+                if (listener.tls() != null) {
+                    // The files as a start or a reload would read them: a renewal is checked before SIGHUP.
+                    ServerTls.check(listener.name(), listener.tls());
+                    certificates += listener.tls().certificates().size();
+                }
+            }
             out.println(file + ": ok (" + config.routes().size() + " route(s), " + config.clusters().size()
-                    + " cluster(s))");
+                    + " cluster(s), " + config.listeners().size() + " listener(s), " + certificates
+                    + " certificate(s))");
             return OK;
         } catch (ConfigProblems e) {
             printProblems(file.toString(), e, err);
+            return INVALID;
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            err.println(file + ": " + e.getMessage());
             return INVALID;
         }
     }

@@ -1,6 +1,9 @@
 package dev.fourtuple.gateway;
 
 import dev.fourtuple.gateway.admission.AdmissionController;
+import dev.fourtuple.gateway.tls.ServerTls;
+import dev.fourtuple.gateway.tls.TlsEngine;
+import dev.fourtuple.gateway.tls.TlsMeters;
 import dev.fourtuple.gateway.admission.Resource;
 import dev.fourtuple.gateway.upstream.Backend;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
@@ -22,6 +25,9 @@ final class StatusReport {
         status.put("state", state);
         status.put("transport", gateway.transport().configName());
         status.put("listen", gateway.address().getAddress().getHostAddress() + ":" + gateway.address().getPort());
+        Map<String, Object> listeners = new LinkedHashMap<>();
+        gateway.listenerAddresses().forEach((name, address) -> listeners.put(name, Gateway.format(address)));
+        status.put("listeners", listeners);
 
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("source", gateway.config().source());
@@ -34,6 +40,27 @@ final class StatusReport {
         connections.put("upstream", gateway.upstreamMeters().active());
         connections.put("tunnels", gateway.tunnelMeters().active());
         status.put("connections", connections);
+
+        if (!gateway.tls().isEmpty()) {
+            TlsMeters meters = gateway.tlsMeters();
+            Map<String, Object> tls = new LinkedHashMap<>();
+            tls.put("connections", meters.connections());
+            tls.put("handshakesInFlight", meters.handshakesInFlight());
+            tls.put("handshakesDone", (long) meters.handshakesDone());
+            tls.put("handshakesFailed", (long) meters.handshakesFailed());
+            // Outside heap and direct memory: in RSS and in the cgroup's reading, which admission watches.
+            tls.put("nativeMemoryEstimatedBytes", meters.estimatedNativeBytes());
+            Map<String, Object> byListener = new LinkedHashMap<>();
+            for (ServerTls listener : gateway.tls()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("engine", TlsEngine.describe(listener.provider()));
+                row.put("protocols", listener.settings().protocols());
+                row.put("certificates", listener.describeCertificates());
+                byListener.put(listener.listener(), row);
+            }
+            tls.put("listeners", byListener);
+            status.put("tls", tls);
+        }
 
         AdmissionController admission = gateway.admission();
         Map<String, Object> admissionView = new LinkedHashMap<>();

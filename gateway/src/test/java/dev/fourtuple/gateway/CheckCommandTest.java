@@ -34,7 +34,7 @@ class CheckCommandTest {
         Result result = run("check", "--config", config.toString());
 
         assertThat(result.exit()).as(result.toString()).isZero();
-        assertThat(result.out()).contains(config + ": ok (1 route(s), 1 cluster(s))");
+        assertThat(result.out()).contains(config + ": ok (1 route(s), 1 cluster(s), 1 listener(s), 0 certificate(s))");
         assertThat(result.err()).isEmpty();
     }
 
@@ -129,7 +129,28 @@ class CheckCommandTest {
         write("limits.conf", "backlog = 100\n");
         Result fixed = runIn(dir, "check", "--config", "gateway.conf");
         assertThat(fixed.exit()).as(fixed.toString()).isZero();
-        assertThat(fixed.out()).contains("gateway.conf: ok (1 route(s), 1 cluster(s))");
+        assertThat(fixed.out()).contains("gateway.conf: ok (1 route(s), 1 cluster(s), 1 listener(s)");
+    }
+
+    @Test
+    @Timeout(60)
+    void checkReadsTheCertificatesAndNamesTheFileOfAKeyThatDoesNotMatch() throws Exception {
+        dev.fourtuple.gateway.testing.TestCa ca = dev.fourtuple.gateway.testing.TestCa.create("root");
+        var a = ca.issue(dir, "a", "a.test");
+        var other = ca.issue(dir, "other", "a.test");
+        String tls = VALID.replace("listen = \"127.0.0.1:8080\"", "listeners = [ { listen = \"127.0.0.1:8443\", "
+                + "tls { certificates = [ { cert = a.pem, key = KEY } ] } } ]");
+        Path good = write("good.conf", tls.replace("KEY", "a.key"));
+        Path bad = write("bad.conf", tls.replace("KEY", "other.key"));
+
+        Result ok = run("check", "--config", good.toString());
+        Result refused = run("check", "--config", bad.toString());
+
+        assertThat(ok.exit()).as(ok.toString()).isZero();
+        assertThat(ok.out()).contains("1 listener(s), 1 certificate(s))");
+        assertThat(refused.exit()).as(refused.toString()).isEqualTo(2);
+        assertThat(refused.err()).contains(bad + ": " + bad + ":1: " + other.key()
+                + ": this key is not the one of the certificate in " + a.cert());
     }
 
     private Path write(String name, String text) throws IOException {

@@ -73,7 +73,7 @@ class MainTest {
         Result result = main("check", "--config=" + config);
 
         assertThat(result.exit()).as(result.toString()).isZero();
-        assertThat(result.out()).isEqualTo(config + ": ok (1 route(s), 1 cluster(s))\n");
+        assertThat(result.out()).isEqualTo(config + ": ok (1 route(s), 1 cluster(s), 1 listener(s), 0 certificate(s))\n");
         assertThat(result.err()).isEmpty();
     }
 

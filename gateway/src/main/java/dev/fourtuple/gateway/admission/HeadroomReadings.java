@@ -29,6 +29,7 @@ final class HeadroomReadings {
     private volatile double heapUsed;
     private volatile double tcpUsed;
     private volatile double cgroupUsed;
+    private volatile @Nullable CgroupMemory cgroup;
 
     HeadroomReadings(Path procRoot, Path cgroupRoot) {
         this.procRoot = procRoot;
@@ -56,9 +57,11 @@ final class HeadroomReadings {
             tcpUsed = 0;
         }
         try {
-            CgroupMemory cgroup = CgroupMemory.read(procRoot, cgroupRoot);
-            cgroupUsed = cgroup == null ? 0 : cgroup.used();
+            CgroupMemory read = CgroupMemory.read(procRoot, cgroupRoot);
+            cgroup = read;
+            cgroupUsed = read == null ? 0 : read.used();
         } catch (IOException | RuntimeException e) {
+            cgroup = null;
             cgroupUsed = 0;
         }
     }
@@ -81,6 +84,18 @@ final class HeadroomReadings {
     /** The cgroup's memory.current as a fraction of memory.max; 0 without a limit. */
     double cgroupUsed() {
         return cgroupUsed;
+    }
+
+    /**
+     * The cgroup's use as of the last reading plus {@code pendingBytes} it cannot show yet (TLS handshakes
+     * started since, charged at their peak), as a fraction of its limit; 0 without a limit.
+     */
+    double cgroupUsed(long pendingBytes) {
+        CgroupMemory read = cgroup;
+        if (read == null || pendingBytes <= 0) {
+            return cgroupUsed;
+        }
+        return Math.min(1.0, cgroupUsed + (double) pendingBytes / read.max());
     }
 
     /** Heap in use after the last collection, over all heap pools that report it, as a fraction of max. */

@@ -12,4 +12,6 @@ import org.jspecify.annotations.Nullable;
  * @param tls     TLS termination, or null for plaintext
  */
 public record ListenerConfig(String name, InetSocketAddress listen, int backlog, @Nullable TlsSettings tls) {
+    /** The name of the one listener a top-level {@code listen} makes. */
+    public static final String DEFAULT_NAME = "default";
 }

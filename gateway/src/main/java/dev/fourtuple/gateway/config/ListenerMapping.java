@@ -38,7 +38,7 @@ final class ListenerMapping {
         ConfigValue listen = root.value("listen");
         ConfigObject tlsDefaults = root.section("tls-defaults").object(); // checked in each listener that uses it
         if (listed.isEmpty()) {
-            return List.of(new ListenerConfig("default", address(root, "listen", listen), backlog, null));
+            return List.of(new ListenerConfig(ListenerConfig.DEFAULT_NAME, address(root, "listen", listen), backlog, null));
         }
         if (root.written("listen") && listen != null) {
             root.problem("listen", listen, "no top-level listen when listeners = [ ... ] is set: "

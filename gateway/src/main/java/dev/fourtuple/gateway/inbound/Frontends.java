@@ -9,6 +9,7 @@ import dev.fourtuple.gateway.tunnel.Tunnel;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
@@ -59,6 +60,27 @@ public final class Frontends {
                 handler.cutForRemovedBackend();
             }
         });
+    }
+
+    /**
+     * Closes every client connection now, on its own loop, and waits up to {@code timeout} for the loops to
+     * have done it: at stop, before the loops shut down, so each pipeline is torn down while its loop still
+     * runs (a TLS engine is freed by its handler's removal, which a loop already shutting down may not run).
+     */
+    public void closeAll(java.time.Duration timeout) {
+        List<io.netty.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+        for (TimerWheel wheel : wheels.all()) {
+            done.add(wheel.loop().submit(() -> wheel.forEachOwner(owner -> {
+                if (owner instanceof Tunnel tunnel) {
+                    tunnel.close();
+                } else if (owner instanceof HttpProxyHandler handler) {
+                    handler.abort();
+                }
+            })));
+        }
+        for (io.netty.util.concurrent.Future<?> future : done) {
+            future.awaitUninterruptibly(timeout.toMillis());
+        }
     }
 
     /**

@@ -30,6 +30,17 @@ public final class Doctor {
     public static final long GATEWAY_BYTES_PER_CONNECTION = 3_300;
     /** Kernel slab per idle proxied connection, its two sockets (benchmarks/run.sh, 2026-12-01). */
     public static final long KERNEL_BYTES_PER_CONNECTION = 8_000;
+    /**
+     * What an idle TLS connection costs on top of a plaintext one: the BoringSSL engine (native) and its
+     * handler (heap): 9.9 KB per idle wss tunnel against 3.1 KB per idle ws tunnel, in one run of
+     * {@code benchmarks/run.sh} ({@code benchmarks/results/compare-tls-2026-12-01.md}).
+     */
+    public static final long TLS_BYTES_PER_CONNECTION = 6_800;
+    /**
+     * Full TLS 1.3 handshakes (ECDSA P-256) one core completes per second: 0.86 CPU-seconds per 1,000 in the
+     * same run, so about 1,160 per CPU-second.
+     */
+    public static final long TLS_HANDSHAKES_PER_CORE_SECOND = 1_160;
     /** Fds the process holds besides connections (jars, epoll, logs): measured about 50-60 at start. */
     static final long BASELINE_FDS = 64;
     /** Memory the process needs besides connections: JVM, code, pools. */
@@ -96,6 +107,23 @@ public final class Doctor {
                 Math.max(0, (memory - BASELINE_BYTES) / perConnection),
                 "admission sheds on heap, direct or cgroup memory; without it the JVM or the OOM killer ends the process",
                 "MemoryMax= / more RAM; smaller socket buffers for busy connections"));
+
+        boolean tls = config.listeners().stream().anyMatch(l -> l.tls() != null);
+        if (tls) {
+            long perTlsConnection = perConnection + TLS_BYTES_PER_CONNECTION;
+            rows.add(new Row("memory, TLS connections", bytes(memory) + " at " + bytes(perTlsConnection)
+                    + " per idle TLS connection (measured: " + bytes(TLS_BYTES_PER_CONNECTION) + " of engine on top)",
+                    Math.max(0, (memory - BASELINE_BYTES) / perTlsConnection),
+                    "as memory above: admission sheds on cgroup memory, charging handshakes in flight at their peak",
+                    "MemoryMax= / more RAM"));
+            long rate = TLS_HANDSHAKES_PER_CORE_SECOND * host.cores();
+            rows.add(new Row("TLS handshakes (CPU)", "about " + rate + " full handshakes/s on " + host.cores()
+                    + " core(s) (measured " + TLS_HANDSHAKES_PER_CORE_SECOND + "/s per core, ECDSA P-256, TLS 1.3)",
+                    Long.MAX_VALUE, "not a count limit: a reconnect storm of N clients takes about N / " + rate
+                    + " s; beyond tls.max-concurrent-handshakes per loop new connections wait in the accept queue;"
+                    + " resumed handshakes (tickets) cost a fraction",
+                    "more cores; ECDSA certificates (cheaper than RSA); session tickets"));
+        }
 
         long tcpBytes = host.tcpMemory().pressure() * HostLimits.PAGE;
         rows.add(new Row("kernel TCP memory",

@@ -105,7 +105,9 @@ public final class SystemdNotifier implements AutoCloseable {
             return;
         }
         long period = Math.max(1, watchdogMicros / 2);
-        notifyLoop.group().scheduleAtFixedRate(() -> {
+        // Fixed delay, not fixed rate: after a stall (GC, a starved CPU) one ping follows, not a burst of the
+        // missed ones, which would tell systemd nothing more and make the pings' spacing lie.
+        notifyLoop.group().scheduleWithFixedDelay(() -> {
             if (healthy.getAsBoolean()) {
                 send("WATCHDOG=1");
             } else {

@@ -107,6 +107,16 @@ public final class ServerTls implements Mapping<String, SslContext> {
     }
 
     /**
+     * Reads and checks the certificates and builds the contexts as {@link #start} would, then frees them
+     * ({@code fourtuple check}).
+     *
+     * @throws IllegalArgumentException naming the file and the config line, when a certificate or key is bad
+     */
+    public static void check(String listener, TlsSettings settings) {
+        build(listener, settings, new SessionTicketKeys(settings.ticketKeyRotation())).discard();
+    }
+
+    /**
      * Builds new contexts from the files as they are now, for {@link #apply}; nothing changes yet.
      *
      * @throws IllegalArgumentException naming the file when a certificate or key is bad
