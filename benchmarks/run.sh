@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Fourtuple, HAProxy and nginx side by side, in one run on this machine, plus the same load with no proxy:
 # memory per idle WebSocket tunnel, echo messages per proxy CPU-second and latency, HTTP requests per proxy
-# CPU-second (dev.fourtuple.bench.compare.Comparison has the method).
+# CPU-second; then (TLS=1, the default) each proxy again with TLS 1.3 from the client (one ECDSA P-256
+# certificate made for the run): memory per idle wss tunnel, full and resumed handshakes per second and proxy
+# CPU-seconds per 1,000, wss echo and https CPU-seconds per million (dev.fourtuple.bench.compare.Comparison has
+# the method).
 #
-#   bash benchmarks/run.sh            # about 8 minutes; as root on a fresh machine it installs what it needs
-#   IDLE=2000 ECHO_SECONDS=5 HTTP_SECONDS=3 WARMUP_SECONDS=10 bash benchmarks/run.sh    # a quick look
+#   bash benchmarks/run.sh            # about 15 minutes (7 without TLS=0's rows); as root on a fresh machine it
+#                                     # installs what it needs
+#   IDLE=2000 ECHO_SECONDS=5 HTTP_SECONDS=3 WARMUP_SECONDS=10 HANDSHAKE_SECONDS=5 bash benchmarks/run.sh  # a quick look
+#   TLS=0 bash benchmarks/run.sh      # the plaintext rows only
 #   PROXIES=direct,fourtuple,haproxy bash benchmarks/run.sh -- \
 #       --variant "zgc|/usr/lib/jvm/temurin-25-jdk-amd64/bin/java|@config/jvm.options -XX:+UseZGC" \
 #       --variant "io_uring|java|@config/jvm.options|transport = io_uring"
 #
-# Prints two Markdown tables (memory; throughput and latency) and writes benchmarks/results/compare-DATE.{md,json,png} (OUT= to change).
+# Prints the Markdown tables (memory; throughput and latency; TLS) and writes
+# benchmarks/results/compare-tls-DATE.{md,json,png} (compare-DATE with TLS=0; OUT= to change the folder).
 # The gateway runs with the JVM options of config/jvm.options, as the service does. Bounded: every
 # process it starts is stopped by pid when its part ends.
 set -euo pipefail
@@ -19,6 +25,7 @@ missing=()
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v nginx >/dev/null || missing+=(nginx-light)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "needs ${missing[*]}: apt-get install -y ${missing[*]} (as root)" >&2
@@ -42,6 +49,8 @@ args=(--jar gateway/target/fourtuple.jar --out "${OUT:-benchmarks/results}"
       --proxies "${PROXIES:-direct,fourtuple,haproxy,nginx}"
       --idle "${IDLE:-8000}" --echo-connections "${ECHO_CONNECTIONS:-1000}"
       --echo-seconds "${ECHO_SECONDS:-20}" --http-seconds "${HTTP_SECONDS:-10}"
-      --warmup-seconds "${WARMUP_SECONDS:-30}" --jvm "$JAVA_OPTS")
+      --warmup-seconds "${WARMUP_SECONDS:-30}" --jvm "$JAVA_OPTS"
+      --tls "$([ "${TLS:-1}" = 0 ] && echo off || echo on)" --handshake-seconds "${HANDSHAKE_SECONDS:-10}")
 [ "${1:-}" = "--" ] && shift
-exec timeout 900 java -Xms512m -Xmx1g -cp "$CP" dev.fourtuple.bench.compare.Comparison "${args[@]}" "$@"
+# Bounded: the default run takes about 15 minutes; 25 leaves room for a slow machine, not for a hang.
+exec timeout 1500 java -Xms512m -Xmx1g -cp "$CP" dev.fourtuple.bench.compare.Comparison "${args[@]}" "$@"

@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketClientHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketVersion;
+import io.netty.handler.ssl.SslContext;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -31,6 +32,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * Opens many WebSocket tunnels from one process with Netty (a few bytes of state each, no thread each) and
  * tells, per tunnel, whether the handshake was accepted (101), refused with an HTTP status, or failed.
+ *
+ * <p>A {@code wss://} URI runs TLS from the client to the proxy: the pipeline starts with the client
+ * {@link SslContext} given at construction's {@link io.netty.handler.ssl.SslHandler} (SNI and hostname check
+ * against the URI's host), and the upgrade request goes out once the TLS handshake is done.
  */
 public final class TunnelClients implements AutoCloseable {
 
@@ -48,8 +53,15 @@ public final class TunnelClients implements AutoCloseable {
 
     private final EventLoops loops;
     private final Bootstrap bootstrap;
+    private final @Nullable SslContext tls;
 
     public TunnelClients(TransportKind transport, int threads) {
+        this(transport, threads, null);
+    }
+
+    /** @param tls the client context for {@code wss://} URIs (null: plaintext {@code ws://} only) */
+    public TunnelClients(TransportKind transport, int threads, @Nullable SslContext tls) {
+        this.tls = tls;
         this.loops = EventLoops.start(transport, threads, "tunnel-client");
         this.bootstrap = new Bootstrap()
                 .group(loops.group())
@@ -69,9 +81,13 @@ public final class TunnelClients implements AutoCloseable {
         WebSocketClientHandshaker handshaker = WebSocketClientHandshakerFactory.newHandshaker(
                 uri, WebSocketVersion.V13, null, false, new DefaultHttpHeaders());
         ClientHandler handler = new ClientHandler(handshaker, outcome);
+        SslContext ssl = secure(uri);
         Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+                if (ssl != null) {
+                    ch.pipeline().addLast(ssl.newHandler(ch.alloc(), uri.getHost(), uri.getPort()));
+                }
                 ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(64 * 1024), handler);
             }
         });
@@ -89,6 +105,16 @@ public final class TunnelClients implements AutoCloseable {
             }
         });
         return outcome;
+    }
+
+    private @Nullable SslContext secure(URI uri) {
+        if (!"wss".equalsIgnoreCase(uri.getScheme())) {
+            return null;
+        }
+        if (tls == null) {
+            throw new IllegalArgumentException(uri + ": a wss URI needs a client SslContext (none given)");
+        }
+        return tls;
     }
 
     /**

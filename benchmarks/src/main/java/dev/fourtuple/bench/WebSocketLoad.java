@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.ssl.SslContext;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -21,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A WebSocket load generator on Netty's epoll transport: opens many tunnels ({@link TunnelClients}) from
@@ -28,7 +30,8 @@ import org.HdrHistogram.Recorder;
  * them idle or runs an echo loop on them — one message in flight per connection, its round trip recorded in
  * an HdrHistogram.
  *
- * <p>After the handshake a connection's pipeline is just the WebSocket frame codec and the echo driver.
+ * <p>After the handshake a connection's pipeline is just the WebSocket frame codec and the echo driver (behind
+ * an SslHandler for {@code wss://}).
  */
 public final class WebSocketLoad implements AutoCloseable {
     private static final int OPEN_CONCURRENCY = 256;
@@ -37,7 +40,12 @@ public final class WebSocketLoad implements AutoCloseable {
     private final TunnelClients clients;
 
     public WebSocketLoad(int threads) {
-        this.clients = new TunnelClients(TransportKind.EPOLL, threads);
+        this(threads, null);
+    }
+
+    /** @param tls the client context for {@code wss://} URIs (null: {@code ws://} only) */
+    public WebSocketLoad(int threads, @Nullable SslContext tls) {
+        this.clients = new TunnelClients(TransportKind.EPOLL, threads, tls);
     }
 
     /**

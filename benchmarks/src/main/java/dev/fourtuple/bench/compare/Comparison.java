@@ -2,7 +2,9 @@ package dev.fourtuple.bench.compare;
 
 import dev.fourtuple.bench.KernelMemory;
 import dev.fourtuple.bench.ProcessTree;
+import dev.fourtuple.bench.TlsHandshakeLoad;
 import dev.fourtuple.bench.WebSocketLoad;
+import io.netty.handler.ssl.SslContext;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -33,12 +35,32 @@ import org.jspecify.annotations.Nullable;
  *       and the proxy's CPU-seconds in the window;</li>
  *   <li><b>http</b>: wrk keep-alive GETs; requests/s, p99, the proxy's CPU-seconds.</li>
  * </ol>
- * Writes {@code compare-DATE.md}, {@code .json} and {@code .png} into the output directory and prints the table.
+ * With {@code --tls on} (the default), each proxy but "no proxy" then runs again, started afresh with a TLS 1.3
+ * listener (one ECDSA P-256 certificate for all, made for the run by {@code openssl req}; the backend stays
+ * plaintext): the same warm-up over TLS; the idle part over {@code wss://}; <b>handshakes</b>, full and then
+ * resumed, back to back ({@link TlsHandshakeLoad}: each a new connection, the handshake, one GET, close), per
+ * second and the proxy's CPU-seconds per 1,000; the echo part over {@code wss://}; wrk over {@code https://}.
+ *
+ * <p>How the handshakes are driven, and why: the client is Netty with BoringSSL (netty-tcnative), so the load
+ * generator, on the same two cores as the proxy, costs as little as a client can and the same for every proxy;
+ * what is read is the proxy's own CPU time (its process tree, /proc), so the client's cost is not in the
+ * figure either way. Full: the client's session cache is off, so every connection is a full handshake (the
+ * proxy's ECDHE and its P-256 signature). Resumed: one client context whose session cache keeps the tickets
+ * the proxy sent (TLS 1.3 sends them after the handshake, so each connection reads one response before it
+ * closes) and offers one on the next connection: a PSK handshake with (EC)DHE (psk_dhe_ke, the only mode
+ * BoringSSL and OpenSSL clients offer), no certificate and no signature. How many really resumed is read from
+ * each engine and printed; a proxy that resumed fewer is not flattered by it. {@code openssl s_time} was not
+ * used: one connection at a time, and in TLS 1.3 it offers the first session's ticket again and again, which
+ * a server may refuse; h2load resumes nothing.
+ *
+ * <p>Writes {@code compare-DATE.md} ({@code compare-tls-DATE.md} with TLS rows), {@code .json} and {@code .png}
+ * into the output directory and prints the tables.
  *
  * <pre>
  * java -cp CP dev.fourtuple.bench.compare.Comparison --jar gateway/target/fourtuple.jar --out benchmarks/results
  *      [--proxies direct,fourtuple,haproxy,nginx] [--idle 8000] [--echo-connections 1000] [--echo-seconds 20]
  *      [--http-seconds 10] [--warmup-seconds 30] [--threads 2] [--sources 4] [--jvm "OPTIONS"] [--java PATH]
+ *      [--tls on|off] [--handshake-seconds 10]
  *      [--variant "LABEL|JAVA|JVM OPTIONS[|CONFIG]"]...   (extra Fourtuple rows: another JVM, GC, or config
  *      lines such as "transport = io_uring")
  * </pre>
@@ -52,14 +74,26 @@ public final class Comparison {
     private static final int MESSAGE_BYTES = 64;
     private static final int WRK_CONNECTIONS = 64;
     private static final int WARM_TUNNELS = 1000;
+    /** Handshakes in flight, as many as wrk's connections. */
+    private static final int HANDSHAKE_CONCURRENCY = 64;
+    private static final String HANDSHAKE_PATH = "/status/200";
 
     private final Options options;
     private final WebSocketLoad load;
+    private final @Nullable Tls tls;
     private final List<InetAddress> sources = new ArrayList<>();
 
-    private Comparison(Options options, WebSocketLoad load) throws Exception {
+    /**
+     * The TLS side of a run: the certificate, a client context that never resumes (tunnels, echo, full
+     * handshakes) and one that does (resumed handshakes), and the handshake load generator.
+     */
+    private record Tls(Certificate certificate, SslContext full, SslContext resuming, TlsHandshakeLoad handshakes) {
+    }
+
+    private Comparison(Options options, WebSocketLoad load, @Nullable Tls tls) throws Exception {
         this.options = options;
         this.load = load;
+        this.tls = tls;
         for (int i = 1; i <= options.sources; i++) {
             sources.add(InetAddress.getByName("127.0.0." + i));
         }
@@ -69,19 +103,42 @@ public final class Comparison {
         Options options = Options.parse(args);
         Path work = Files.createTempDirectory("fourtuple-compare");
         List<Row> rows = new ArrayList<>();
+        List<TlsRow> tlsRows = new ArrayList<>();
+        List<String> tlsFailures = new ArrayList<>();
+        Certificate certificate = options.tls ? Certificate.generate(work) : null;
+        SslContext fullClient = certificate == null ? null : certificate.client(false);
         List<String> backendCommand = List.of(options.java, "-Xms256m", "-Xmx512m", "-jar", options.jar.toString(),
                 "echo-backend", "127.0.0.1:" + BACKEND.getPort(), "bench");
         try (ChildProcess backend = ChildProcess.start(backendCommand, work.resolve("backend.log"), BACKEND);
-                WebSocketLoad load = new WebSocketLoad(options.threads)) {
-            Comparison comparison = new Comparison(options, load);
+                WebSocketLoad load = new WebSocketLoad(options.threads, fullClient);
+                TlsHandshakeLoad handshakes = new TlsHandshakeLoad(options.threads)) {
+            Tls tls = certificate == null || fullClient == null ? null
+                    : new Tls(certificate, fullClient, certificate.client(true), handshakes);
+            Comparison comparison = new Comparison(options, load, tls);
             for (Proxy proxy : options.proxies()) {
                 Path dir = Files.createDirectories(work.resolve(proxy.name().replaceAll("[^A-Za-z0-9_-]", "_")));
                 System.err.printf("%s: starting (files in %s)%n", proxy.name(), dir);
-                rows.add(comparison.measure(proxy, new Proxy.Setup(LISTEN, BACKEND, options.threads, dir)));
+                rows.add(comparison.measure(proxy, new Proxy.Setup(LISTEN, BACKEND, options.threads, dir, null)));
+            }
+            for (Proxy proxy : tls == null ? List.<Proxy>of() : options.proxies()) {
+                if (proxy instanceof Direct) {
+                    continue; // the backend speaks no TLS
+                }
+                Path dir = Files.createDirectories(work.resolve(proxy.name().replaceAll("[^A-Za-z0-9_-]", "_") + "-tls"));
+                System.err.printf("%s with TLS: starting (files in %s)%n", proxy.name(), dir);
+                try {
+                    tlsRows.add(comparison.measureTls(proxy,
+                            new Proxy.Setup(LISTEN, BACKEND, options.threads, dir, tls.certificate())));
+                } catch (Exception e) {
+                    // One proxy without a TLS row (say, a gateway build without TLS listeners) keeps the others'.
+                    String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
+                    System.err.printf("%s with TLS: no row: %s%n", proxy.name(), e);
+                    tlsFailures.add(proxy.name() + ": " + why);
+                }
             }
         }
-        Report report = new Report(rows, options.describe());
-        String stem = "compare-" + LocalDate.now();
+        Report report = new Report(rows, tlsRows, tlsFailures, options.describe());
+        String stem = (options.tls ? "compare-tls-" : "compare-") + LocalDate.now();
         Files.createDirectories(options.out);
         report.write(options.out.resolve(stem + ".md"), options.out.resolve(stem + ".json"),
                 options.out.resolve(stem + ".png"));
@@ -91,22 +148,74 @@ public final class Comparison {
     private Row measure(Proxy proxy, Proxy.Setup setup) throws Exception {
         try (Proxy.Running running = proxy.start(setup)) {
             URI ws = URI.create("ws://" + setup.listen().getHostString() + ":" + running.address().getPort() + "/ws");
-            warmUp(running, ws);
+            String url = "http://127.0.0.1:" + running.address().getPort() + HANDSHAKE_PATH;
+            warmUp(running, ws, url);
             Row.Idle idle = idle(running, ws);
             System.err.printf("%s: idle %s%n", proxy.name(), idle);
             Row.Echo echo = echo(running, ws);
             System.err.printf("%s: echo %s%n", proxy.name(), echo);
-            Row.Http http = http(running);
+            Row.Http http = http(running, url);
             System.err.printf("%s: http %s%n", proxy.name(), http);
             return new Row(proxy.name(), running.version(), idle, echo, http);
         }
+    }
+
+    /** The same parts over TLS, and the handshakes; the proxy started afresh with a TLS listener. */
+    private TlsRow measureTls(Proxy proxy, Proxy.Setup setup) throws Exception {
+        Tls tls = java.util.Objects.requireNonNull(this.tls);
+        try (Proxy.Running running = proxy.start(setup)) {
+            // The name, not the address: SNI and the clients' name check; the socket goes to running.address().
+            URI wss = URI.create("wss://" + Certificate.HOST + ":" + running.address().getPort() + "/ws");
+            String url = "https://127.0.0.1:" + running.address().getPort() + HANDSHAKE_PATH; // wrk checks nothing
+            warmUp(running, wss, url);
+            for (SslContext client : List.of(tls.full(), tls.resuming())) {
+                TlsHandshakeLoad.Run run = tls.handshakes().start(running.address(), Certificate.HOST, client,
+                        HANDSHAKE_PATH, HANDSHAKE_CONCURRENCY, sources);
+                Thread.sleep(options.warmupSeconds * 100L);
+                run.stop(Duration.ofSeconds(10));
+            }
+            Thread.sleep(1000);
+            Row.Idle idle = idle(running, wss);
+            System.err.printf("%s with TLS: idle %s%n", proxy.name(), idle);
+            TlsRow.Handshakes full = handshakes(running, tls.full());
+            System.err.printf("%s with TLS: full handshakes %s%n", proxy.name(), full);
+            TlsRow.Handshakes resumed = handshakes(running, tls.resuming());
+            System.err.printf("%s with TLS: resumed handshakes %s%n", proxy.name(), resumed);
+            Row.Echo echo = echo(running, wss);
+            System.err.printf("%s with TLS: echo %s%n", proxy.name(), echo);
+            Row.Http http = http(running, url);
+            System.err.printf("%s with TLS: http %s%n", proxy.name(), http);
+            if (idle.tunnels() == 0 || full.handshakes() == 0) {
+                throw new IllegalStateException("no TLS connection succeeded (" + idle.tunnels() + " tunnels, "
+                        + full.handshakes() + " handshakes; see " + setup.dir() + ")");
+            }
+            return new TlsRow(proxy.name(), running.version(), idle, full, resumed, echo, http);
+        }
+    }
+
+    /** Handshakes back to back: 2 s to settle (and, resuming, to collect tickets), then the measured window. */
+    private TlsRow.Handshakes handshakes(Proxy.Running running, SslContext client) throws Exception {
+        TlsHandshakeLoad.Run run = java.util.Objects.requireNonNull(tls).handshakes().start(running.address(),
+                Certificate.HOST, client, HANDSHAKE_PATH, HANDSHAKE_CONCURRENCY, sources);
+        Thread.sleep(2000);
+        run.window();
+        ProcessTree.CpuTime cpuBefore = cpu(running);
+        long start = System.nanoTime();
+        Thread.sleep(options.handshakeSeconds * 1000L);
+        TlsHandshakeLoad.Counts counts = run.window();
+        ProcessTree.CpuTime cpu = cpu(running).minus(cpuBefore);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        run.stop(Duration.ofSeconds(10));
+        Thread.sleep(1000);
+        return new TlsRow.Handshakes(HANDSHAKE_CONCURRENCY, seconds, counts.handshakes(), counts.resumed(), cpu,
+                counts.errors());
     }
 
     /**
      * JIT, pools and caches warm in every proxy before anything is measured, with the same load for each:
      * tunnels opened and closed (the handshake path), then half the warm-up in an echo loop, half in wrk.
      */
-    private void warmUp(Proxy.Running running, URI ws) throws Exception {
+    private void warmUp(Proxy.Running running, URI ws, String url) throws Exception {
         for (int round = 0; round < 2; round++) {
             load.open(running.address(), ws, WARM_TUNNELS, sources).closeAll();
         }
@@ -115,7 +224,7 @@ public final class Comparison {
         Thread.sleep(options.warmupSeconds * 500L);
         run.stop(Duration.ofSeconds(10));
         warm.closeAll();
-        Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(Math.max(1, options.warmupSeconds / 2)));
+        Wrk.run(url, WRK_CONNECTIONS, Duration.ofSeconds(Math.max(1, options.warmupSeconds / 2)));
         Thread.sleep(1000);
     }
 
@@ -173,16 +282,12 @@ public final class Comparison {
                 window.getValueAtPercentile(99.9) / 1e3, cpu, run.errors() + opened.errors().size());
     }
 
-    private Row.Http http(Proxy.Running running) throws Exception {
-        Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(3));
+    private Row.Http http(Proxy.Running running, String url) throws Exception {
+        Wrk.run(url, WRK_CONNECTIONS, Duration.ofSeconds(3));
         ProcessTree.CpuTime cpuBefore = cpu(running);
-        Wrk wrk = Wrk.run(httpUrl(running), WRK_CONNECTIONS, Duration.ofSeconds(options.httpSeconds));
+        Wrk wrk = Wrk.run(url, WRK_CONNECTIONS, Duration.ofSeconds(options.httpSeconds));
         ProcessTree.CpuTime cpu = cpu(running).minus(cpuBefore);
         return new Row.Http(wrk.requestsPerSecond(), wrk.p99Millis(), wrk.requests(), cpu, wrk.errors());
-    }
-
-    private static String httpUrl(Proxy.Running running) {
-        return "http://127.0.0.1:" + running.address().getPort() + "/status/200";
     }
 
     private static long pss(Proxy.Running running) {
@@ -200,7 +305,7 @@ public final class Comparison {
     /** The command line. */
     record Options(Path jar, Path out, List<String> proxyNames, int idle, int echoConnections, int echoSeconds,
             int httpSeconds, int warmupSeconds, int threads, int sources, String java, List<String> jvm,
-            List<String> variants) {
+            List<String> variants, boolean tls, int handshakeSeconds) {
 
         static Options parse(String[] args) {
             java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
@@ -224,12 +329,21 @@ public final class Comparison {
                     Integer.parseInt(values.getOrDefault("threads", "2")),
                     Integer.parseInt(values.getOrDefault("sources", "4")),
                     values.getOrDefault("java", Path.of(System.getProperty("java.home"), "bin", "java").toString()),
-                    split(values.getOrDefault("jvm", "")), variants);
+                    split(values.getOrDefault("jvm", "")), variants, onOff(values.getOrDefault("tls", "on")),
+                    Integer.parseInt(values.getOrDefault("handshake-seconds", "10")));
             if (o.idle > MAX_IDLE) {
                 throw new IllegalArgumentException("--idle " + o.idle + ": at most " + MAX_IDLE
                         + " (the proxy holds two descriptors per tunnel, and this machine allows 20,000 per process)");
             }
             return o;
+        }
+
+        private static boolean onOff(String value) {
+            return switch (value) {
+                case "on", "1", "true" -> true;
+                case "off", "0", "false" -> false;
+                default -> throw new IllegalArgumentException("--tls " + value + " (expected: on or off)");
+            };
         }
 
         private static List<String> split(String words) {
@@ -266,7 +380,9 @@ public final class Comparison {
             return "warm-up %d s per proxy; %d idle tunnels; echo: %d connections x %d-byte messages, one in flight each, %d s; "
                     .formatted(warmupSeconds, idle, echoConnections, MESSAGE_BYTES, echoSeconds)
                     + "http: wrk -t1 -c%d -d%ds GET /status/200; %d worker threads per proxy; clients from %d source addresses"
-                    .formatted(WRK_CONNECTIONS, httpSeconds, threads, sources);
+                    .formatted(WRK_CONNECTIONS, httpSeconds, threads, sources)
+                    + (tls ? "; TLS rows: %d handshakes in flight, %d s each (full, resumed), after %d s of each in the warm-up"
+                    .formatted(HANDSHAKE_CONCURRENCY, handshakeSeconds, warmupSeconds / 10) : "");
         }
     }
 }

@@ -37,7 +37,7 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
     public Running start(Setup setup) throws Exception {
         Path file = setup.dir().resolve("fourtuple.conf");
         Files.writeString(file, """
-                listen = "%s:%d"
+                %s
                 event-loops = %d
                 drain-timeout = 1s
                 admin.listen = "127.0.0.1:%d"
@@ -47,7 +47,7 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
                 clusters { bench { backends = ["%s:%d"] } }
                 routes = [ { cluster = bench } ]
                 %s
-                """.formatted(setup.listen().getHostString(), setup.listen().getPort(), setup.threads(), adminPort,
+                """.formatted(listen(setup), setup.threads(), adminPort,
                 setup.backend().getHostString(), setup.backend().getPort(), config));
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(jvmOptions);
@@ -94,6 +94,22 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
                 child.close();
             }
         };
+    }
+
+    /**
+     * The listener: plaintext {@code listen}, or one TLS 1.3 listener with the certificate, every other TLS key
+     * its default (provider auto = BoringSSL, session tickets with keys the gateway makes, as HAProxy and nginx).
+     */
+    private static String listen(Setup setup) {
+        String address = setup.listen().getHostString() + ":" + setup.listen().getPort();
+        Certificate tls = setup.tls();
+        if (tls == null) {
+            return "listen = \"" + address + "\"";
+        }
+        return """
+                listeners = [ { name = https, listen = "%s", tls {
+                  certificates = [ { cert = "%s", key = "%s" } ], protocols = ["%s"] } } ]"""
+                .formatted(address, tls.cert().toAbsolutePath(), tls.key().toAbsolutePath(), Certificate.PROTOCOL);
     }
 
     /** The options as the JVM sees them: an {@code @file} argument replaced by the options in the file. */

@@ -6,7 +6,9 @@ import java.util.List;
 
 /**
  * HAProxy in HTTP mode (WebSocket upgrades pass through as tunnels), {@code nbthread} threads in one
- * process, no logging, server-side keep-alive (its default {@code http-reuse safe}).
+ * process, no logging, server-side keep-alive (its default {@code http-reuse safe}). With TLS: {@code ssl crt}
+ * (certificate and key in one file), TLS 1.3 only, everything else its defaults: session tickets on (keys
+ * made at start), the session cache for TLS 1.2 ids unused by TLS 1.3.
  */
 record Haproxy(String executable) implements Proxy {
 
@@ -29,11 +31,12 @@ record Haproxy(String executable) implements Proxy {
                     timeout tunnel 1h
                     timeout http-keep-alive 60s
                 frontend bench
-                    bind %s:%d
+                    bind %s:%d%s
                     default_backend echo
                 backend echo
                     server b1 %s:%d
                 """.formatted(setup.threads(), setup.listen().getHostString(), setup.listen().getPort(),
+                setup.tls() == null ? "" : " ssl crt " + setup.tls().combined() + " ssl-min-ver TLSv1.3",
                 setup.backend().getHostString(), setup.backend().getPort()));
         ChildProcess child = ChildProcess.start(List.of(executable, "-db", "-f", config.toString()),
                 setup.dir().resolve("haproxy.log"), setup.listen());

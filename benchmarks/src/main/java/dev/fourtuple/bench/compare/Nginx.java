@@ -3,10 +3,13 @@ package dev.fourtuple.bench.compare;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * nginx as a WebSocket-aware reverse proxy: a master and {@code worker_processes} workers, access log off,
- * upstream keep-alive for plain requests, {@code Upgrade}/{@code Connection} passed on for WebSocket.
+ * upstream keep-alive for plain requests, {@code Upgrade}/{@code Connection} passed on for WebSocket. With TLS:
+ * {@code listen ... ssl}, the certificate and key, TLS 1.3 only, everything else its defaults: session tickets
+ * on (keys made at start, shared by the workers), {@code ssl_session_cache none} (TLS 1.3 resumes by ticket).
  */
 record Nginx(String executable) implements Proxy {
 
@@ -42,7 +45,8 @@ record Nginx(String executable) implements Proxy {
                         keepalive 64;
                     }
                     server {
-                        listen %s:%d;
+                        listen %s:%d%s;
+                %s
                         location / {
                             proxy_pass http://echo;
                             proxy_http_version 1.1;
@@ -54,10 +58,19 @@ record Nginx(String executable) implements Proxy {
                     }
                 }
                 """.formatted(setup.threads(), dir, dir, dir, dir, setup.backend().getHostString(),
-                setup.backend().getPort(), setup.listen().getHostString(), setup.listen().getPort()));
+                setup.backend().getPort(), setup.listen().getHostString(), setup.listen().getPort(),
+                setup.tls() == null ? "" : " ssl", tls(setup.tls())));
         ChildProcess child = ChildProcess.start(List.of(executable, "-p", dir.toString(), "-c", config.toString()),
                 dir.resolve("nginx.log"), setup.listen());
         String version = ChildProcess.output(List.of(executable, "-v")).lines().findFirst().orElse("nginx");
         return new NativeProxy(child, setup.listen(), version);
+    }
+
+    private static String tls(@Nullable Certificate tls) {
+        return tls == null ? "" : """
+                        ssl_certificate %s;
+                        ssl_certificate_key %s;
+                        ssl_protocols TLSv1.3;
+                """.formatted(tls.cert(), tls.key());
     }
 }

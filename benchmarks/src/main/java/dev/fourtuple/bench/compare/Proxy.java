@@ -3,6 +3,7 @@ package dev.fourtuple.bench.compare;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** A proxy the comparison runs: Fourtuple, HAProxy, nginx, or none (clients straight to the backend). */
 interface Proxy {
@@ -21,8 +22,10 @@ interface Proxy {
      * @param backend the echo backend (HTTP and WebSocket)
      * @param threads worker threads (HAProxy nbthread, nginx worker_processes, Fourtuple event-loops)
      * @param dir     a directory for its config and log
+     * @param tls     TLS 1.3 on the listener with this certificate (null: plaintext); the backend stays plaintext
      */
-    record Setup(InetSocketAddress listen, InetSocketAddress backend, int threads, Path dir) {
+    record Setup(InetSocketAddress listen, InetSocketAddress backend, int threads, Path dir,
+            @Nullable Certificate tls) {
     }
 
     /** A started proxy. */

@@ -20,19 +20,24 @@ import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.internal.chartpart.Chart;
 
 /**
- * A comparison run as one Markdown table (ratios to HAProxy's row), a JSON file with every figure, and a PNG
- * chart of memory per idle tunnel and echo messages per proxy CPU-second.
+ * A comparison run as Markdown tables (ratios to HAProxy's row; the TLS rows in a table of their own, with the
+ * issue's goals read against them), a JSON file with every figure, and a PNG chart of memory per idle tunnel
+ * and echo messages per proxy CPU-second (plaintext).
  */
 final class Report {
     private static final String REFERENCE = "haproxy";
     private static final String BASELINE = "no proxy";
 
     private final List<Row> rows;
+    private final List<TlsRow> tlsRows;
+    private final List<String> tlsFailures;
     private final String setup;
     private final String when = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm'Z'"));
 
-    Report(List<Row> rows, String setup) {
+    Report(List<Row> rows, List<TlsRow> tlsRows, List<String> tlsFailures, String setup) {
         this.rows = List.copyOf(rows);
+        this.tlsRows = List.copyOf(tlsRows);
+        this.tlsFailures = List.copyOf(tlsFailures);
         this.setup = setup;
     }
 
@@ -88,6 +93,7 @@ final class Report {
                             reference.map(x -> x.http().requestsPerCpuSecond())) : "-")
                     .append(" |\n");
         }
+        tls(md);
         md.append("\n").append(when).append(", ").append(Runtime.getRuntime().availableProcessors())
                 .append(" cores, Linux ").append(System.getProperty("os.version")).append(". ").append(setup).append(".\n");
         md.append("Memory: the proxy's proportional set size (all its processes), read after a full GC for the JVM (heap"
@@ -100,6 +106,112 @@ final class Report {
             md.append("- ").append(r.proxy()).append(": ").append(r.version()).append('\n');
         }
         return md.toString();
+    }
+
+    /**
+     * The TLS table: every cost beside HAProxy's as a ratio of costs (lower is better), then the issue's goals
+     * as figures.
+     */
+    private void tls(StringBuilder md) {
+        if (tlsRows.isEmpty() && tlsFailures.isEmpty()) {
+            return;
+        }
+        Optional<TlsRow> reference = tlsRow(REFERENCE);
+        md.append("\nTLS 1.3, client to proxy (ECDSA P-256, the backend plaintext); every \"vs HAProxy\" here is a"
+                + " ratio of costs, lower is better:\n\n");
+        md.append("| proxy | per idle wss tunnel | vs HAProxy | marginal per tunnel | JVM heap / direct per tunnel"
+                + " | kernel per tunnel | wss connects/s | full handshakes/s | CPU-s per 1k full (kernel) | vs HAProxy"
+                + " | resumed handshakes/s (resumed) | CPU-s per 1k resumed (kernel) | vs HAProxy"
+                + " | wss echo msgs/s | wss echo p99 | CPU-s per 1M msgs (kernel) | vs HAProxy"
+                + " | https req/s | CPU-s per 1M req (kernel) | vs HAProxy |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (TlsRow r : tlsRows) {
+            Row.Idle idle = r.idle();
+            md.append("| ").append(r.proxy())
+                    .append(" | ").append(kb(idle.perTunnel(idle.pssBytes())))
+                    .append(" | ").append(ratio(idle.perTunnel(idle.pssBytes()),
+                            reference.map(x -> x.idle().perTunnel(x.idle().pssBytes()))))
+                    .append(" | ").append(kb(idle.marginalPerTunnel()))
+                    .append(" | ").append(jvm(idle))
+                    .append(" | ").append(kb(tlsKernelShare(r)))
+                    .append(" | ").append(idle.connectsPerSecond())
+                    .append(" | ").append(Math.round(r.full().perSecond()))
+                    .append(" | ").append(perThousand(r.full()))
+                    .append(" | ").append(ratio(r.full().cpuPerThousand(), reference.map(x -> x.full().cpuPerThousand())))
+                    .append(" | ").append(Math.round(r.resumed().perSecond()))
+                    .append(" (").append(Math.round(r.resumed().resumedShare() * 100)).append("%)")
+                    .append(" | ").append(perThousand(r.resumed()))
+                    .append(" | ").append(ratio(r.resumed().cpuPerThousand(),
+                            reference.map(x -> x.resumed().cpuPerThousand())))
+                    .append(" | ").append(Math.round(r.echo().messagesPerSecond()))
+                    .append(" | ").append("%.1f ms".formatted(r.echo().p99Micros() / 1e3))
+                    .append(" | ").append(perMillion(r.echo().cpu(), r.echo().messages()))
+                    .append(" | ").append(ratio(cpuPerOperation(r.echo().cpu(), r.echo().messages()),
+                            reference.map(x -> cpuPerOperation(x.echo().cpu(), x.echo().messages()))))
+                    .append(" | ").append(Math.round(r.http().requestsPerSecond()))
+                    .append(" | ").append(perMillion(r.http().cpu(), r.http().requests()))
+                    .append(" | ").append(ratio(cpuPerOperation(r.http().cpu(), r.http().requests()),
+                            reference.map(x -> cpuPerOperation(x.http().cpu(), x.http().requests()))))
+                    .append(" |\n");
+        }
+        md.append("\nHandshakes: each a new connection, the TLS handshake, one GET answered, the client's close_notify;"
+                + " full: the client resumes nothing; resumed: it offers a ticket from an earlier connection, the share"
+                + " that resumed in brackets. Kernel per tunnel: minus the plaintext no-proxy row's, as above."
+                + " TLS errors: ").append(tlsErrors()).append(".\n");
+        for (String failure : tlsFailures) {
+            md.append("- no TLS row for ").append(failure).append('\n');
+        }
+        Optional<TlsRow> ours = tlsRow("fourtuple");
+        if (ours.isPresent() && reference.isPresent()) {
+            TlsRow f = ours.get();
+            TlsRow h = reference.get();
+            md.append("\nGoals (fourtuple against HAProxy, this run):\n\n");
+            goal(md, "memory per idle wss tunnel", f.idle().perTunnel(f.idle().pssBytes()),
+                    h.idle().perTunnel(h.idle().pssBytes()), 0.8);
+            goal(md, "proxy CPU per full handshake", f.full().cpuPerThousand(), h.full().cpuPerThousand(), 1.0);
+            goal(md, "wss echo CPU per message", cpuPerOperation(f.echo().cpu(), f.echo().messages()),
+                    cpuPerOperation(h.echo().cpu(), h.echo().messages()), 1.2);
+            goal(md, "https CPU per request", cpuPerOperation(f.http().cpu(), f.http().requests()),
+                    cpuPerOperation(h.http().cpu(), h.http().requests()), 1.2);
+        }
+        for (TlsRow r : tlsRows) {
+            md.append("- ").append(r.proxy()).append(" with TLS: ").append(r.version()).append('\n');
+        }
+    }
+
+    private static void goal(StringBuilder md, String what, double ours, double theirs, double atMost) {
+        double ratio = theirs > 0 ? ours / theirs : Double.NaN;
+        md.append("- ").append(what).append(": %.2f x HAProxy's (goal: at most %.1f x): %s\n".formatted(ratio, atMost,
+                Double.isNaN(ratio) ? "no figure" : ratio <= atMost ? "met" : "missed"));
+    }
+
+    private static String perThousand(TlsRow.Handshakes h) {
+        return "%.2f (%.2f)".formatted(h.cpuPerThousand(), h.systemPerThousand());
+    }
+
+    private static double cpuPerOperation(ProcessTree.CpuTime cpu, long operations) {
+        return operations == 0 ? 0 : cpu.total() / operations;
+    }
+
+    private String tlsErrors() {
+        List<String> errors = new ArrayList<>();
+        for (TlsRow r : tlsRows) {
+            if (r.errors() > 0) {
+                errors.add(r.proxy() + " " + r.errors() + " (idle " + r.idle().failed() + ", full " + r.full().errors()
+                        + ", resumed " + r.resumed().errors() + ", echo " + r.echo().errors() + ", https "
+                        + r.http().errors() + ")");
+            }
+        }
+        return errors.isEmpty() ? "none" : String.join("; ", errors);
+    }
+
+    private Optional<TlsRow> tlsRow(String name) {
+        return tlsRows.stream().filter(r -> r.proxy().equals(name)).findFirst();
+    }
+
+    private double tlsKernelShare(TlsRow r) {
+        double baseline = row(BASELINE).map(b -> kernelPerTunnel(b)).orElse(0.0);
+        return r.idle().perTunnel(r.idle().kernelTcpBytes() + r.idle().kernelSlabBytes()) - baseline;
     }
 
     /** CPU-seconds per million operations, with the kernel's part: "24.2 (17.1)". */
@@ -132,7 +244,10 @@ final class Report {
     }
 
     private static String jvm(Row r) {
-        Row.Idle idle = r.idle();
+        return jvm(r.idle());
+    }
+
+    private static String jvm(Row.Idle idle) {
         if (idle.heapBytes() == null) {
             return "-";
         }
@@ -185,6 +300,30 @@ final class Report {
             list.add(row);
         }
         data.put("rows", list);
+        List<Map<String, Object>> tls = new ArrayList<>();
+        for (TlsRow r : tlsRows) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("proxy", r.proxy());
+            row.put("version", r.version());
+            row.put("idle", r.idle());
+            row.put("memoryPerTunnelBytes", Math.round(r.idle().perTunnel(r.idle().pssBytes())));
+            row.put("marginalMemoryPerTunnelBytes", Math.round(r.idle().marginalPerTunnel()));
+            row.put("kernelSharePerTunnelBytes", Math.round(tlsKernelShare(r)));
+            row.put("fullHandshakes", r.full());
+            row.put("fullHandshakesPerSecond", Math.round(r.full().perSecond()));
+            row.put("cpuSecondsPerThousandFullHandshakes", r.full().cpuPerThousand());
+            row.put("resumedHandshakes", r.resumed());
+            row.put("resumedHandshakesPerSecond", Math.round(r.resumed().perSecond()));
+            row.put("cpuSecondsPerThousandResumedHandshakes", r.resumed().cpuPerThousand());
+            row.put("echo", r.echo());
+            row.put("echoMessagesPerSecond", Math.round(r.echo().messagesPerSecond()));
+            row.put("cpuSecondsPerMillionEchoMessages", cpuPerOperation(r.echo().cpu(), r.echo().messages()) * 1e6);
+            row.put("http", r.http());
+            row.put("cpuSecondsPerMillionHttpsRequests", cpuPerOperation(r.http().cpu(), r.http().requests()) * 1e6);
+            tls.add(row);
+        }
+        data.put("tls", tls);
+        data.put("tlsFailures", tlsFailures);
         return data;
     }
 
