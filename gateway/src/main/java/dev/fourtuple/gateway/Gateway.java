@@ -150,6 +150,9 @@ public final class Gateway implements AutoCloseable {
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             for (BoundListener listener : bound) {
                 listener.sockets().close();
+                if (listener.tls() != null) {
+                    listener.tls().close();
+                }
             }
             if (admission != null) {
                 admission.close();
@@ -188,8 +191,14 @@ public final class Gateway implements AutoCloseable {
                     parentHandler);
             return new BoundListener(config, sockets, serverTls);
         } catch (InterruptedException e) {
+            if (serverTls != null) {
+                serverTls.close();
+            }
             throw e;
         } catch (Exception e) { // the IOException a failed bind() throws unchecked
+            if (serverTls != null) {
+                serverTls.close();
+            }
             Throwable cause = e;
             while (cause.getCause() != null && !(cause instanceof java.net.BindException)) {
                 cause = cause.getCause();
@@ -531,8 +540,11 @@ public final class Gateway implements AutoCloseable {
         for (TimerWheel wheel : wheels.all()) {
             wheel.loop().execute(wheel::stop);
         }
-        loops.shutdown(LOOP_SHUTDOWN);
-        tlsOf(listeners).forEach(ServerTls::close);
+        try {
+            loops.shutdown(LOOP_SHUTDOWN);
+        } finally {
+            tlsOf(listeners).forEach(ServerTls::close);
+        }
         log.info("stopped");
     }
 

@@ -9,6 +9,10 @@ import dev.fourtuple.gateway.tunnel.Tunnel;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import java.net.InetSocketAddress;
+import io.netty.channel.ChannelFuture;
+import io.netty.util.concurrent.Future;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -67,20 +71,36 @@ public final class Frontends {
      * have done it: at stop, before the loops shut down, so each pipeline is torn down while its loop still
      * runs (a TLS engine is freed by its handler's removal, which a loop already shutting down may not run).
      */
-    public void closeAll(java.time.Duration timeout) {
-        List<io.netty.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+    public void closeAll(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<Future<List<ChannelFuture>>> closing = new ArrayList<>();
         for (TimerWheel wheel : wheels.all()) {
-            done.add(wheel.loop().submit(() -> wheel.forEachOwner(owner -> {
-                if (owner instanceof Tunnel tunnel) {
-                    tunnel.close();
-                } else if (owner instanceof HttpProxyHandler handler) {
-                    handler.abort();
-                }
-            })));
+            closing.add(wheel.loop().submit(() -> {
+                List<ChannelFuture> closed = new ArrayList<>();
+                wheel.forEachOwner(owner -> {
+                    if (owner instanceof Tunnel tunnel) {
+                        tunnel.channels().forEach(channel -> closed.add(channel.close()));
+                    } else if (owner instanceof HttpProxyHandler handler) {
+                        closed.add(handler.channel().close());
+                    }
+                });
+                return closed;
+            }));
         }
-        for (io.netty.util.concurrent.Future<?> future : done) {
-            future.awaitUninterruptibly(timeout.toMillis());
+        for (Future<List<ChannelFuture>> submitted : closing) {
+            if (submitted.awaitUninterruptibly(remainingMillis(deadline)) && submitted.isSuccess()) {
+                submitted.getNow().forEach(closed -> closed.awaitUninterruptibly(remainingMillis(deadline)));
+            }
         }
+        // A closed channel is deregistered, and its pipeline torn down, by tasks its loop runs next: one more
+        // task on each loop, awaited, runs after them.
+        for (TimerWheel wheel : wheels.all()) {
+            wheel.loop().submit(() -> { }).awaitUninterruptibly(remainingMillis(deadline));
+        }
+    }
+
+    private static long remainingMillis(long deadlineNanos) {
+        return Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000);
     }
 
     /**

@@ -498,6 +498,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         return frontend.settings().get();
     }
 
+    /** The client connection (a stop closes it and waits). */
+    Channel channel() {
+        return context().channel();
+    }
+
     private ChannelHandlerContext context() {
         ChannelHandlerContext c = ctx;
         if (c == null) {

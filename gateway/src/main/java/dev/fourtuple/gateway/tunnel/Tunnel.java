@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -56,6 +57,11 @@ public final class Tunnel implements TimerWheel.Owner {
     public static Tunnel create(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
             long idleTimeoutNanos, TunnelMeters meters, Runnable onClose) {
         return new Tunnel(downstream, upstream, backend, wheel, idleTimeoutNanos, meters, onClose);
+    }
+
+    /** Both channels, client's first (a stop closes them and waits). */
+    public List<Channel> channels() {
+        return List.of(downstream, upstream);
     }
 
     /** The backend this tunnel leads to. */
