@@ -32,13 +32,15 @@ public final class Doctor {
     public static final long KERNEL_BYTES_PER_CONNECTION = 8_000;
     /**
      * What an idle TLS connection costs on top of a plaintext one: the BoringSSL engine (native) and its
-     * handler (heap): 9.9 KB per idle wss tunnel against 3.1 KB per idle ws tunnel, in one run of
-     * {@code benchmarks/run.sh} ({@code benchmarks/results/compare-tls-2026-12-01.md}).
+     * handler (heap): 9.9 KB per idle wss tunnel against 3.1 KB per idle ws tunnel in one run of
+     * {@code benchmarks/run.sh} ({@code benchmarks/results/compare-tls-2026-12-01.md}, "an earlier run"; the later
+     * run there measured 6.2 KB: the larger is taken, for planning).
      */
     public static final long TLS_BYTES_PER_CONNECTION = 6_800;
     /**
      * Full TLS 1.3 handshakes (ECDSA P-256) one core completes per second: 0.86 CPU-seconds per 1,000 in the
-     * same run, so about 1,160 per CPU-second.
+     * same (earlier, busier) run, so about 1,160 per CPU-second; the later run measured 0.48 (2,080): the
+     * smaller is taken, for planning.
      */
     public static final long TLS_HANDSHAKES_PER_CORE_SECOND = 1_160;
     /** Fds the process holds besides connections (jars, epoll, logs): measured about 50-60 at start. */

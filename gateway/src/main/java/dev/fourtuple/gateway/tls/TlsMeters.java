@@ -18,7 +18,8 @@ public final class TlsMeters {
     /**
      * Native memory of one established, idle BoringSSL connection (its SSL object; record buffers released):
      * {@code benchmarks/results/compare-tls-2026-12-01.md}, 8,000 idle wss tunnels against 8,000 idle ws
-     * tunnels: 6.8 KB more process memory (PSS) each, of which 1.5 KB JVM heap, so about 5.3 KB native.
+     * tunnels: 6.2 to 6.8 KB more process memory (PSS) each in two runs, of which 1.5 KB JVM heap, so 4.7 to
+     * 5.3 KB native; the larger is taken.
      */
     public static final long NATIVE_BYTES_PER_CONNECTION = 5_300;
     /** Peak memory of a handshake in flight (engine state, key shares, certificate chain, records). */
