@@ -229,7 +229,14 @@ public final class Gateway implements AutoCloseable {
         long period = TICKET_KEY_CHECK.toMillis();
         loops.loops().get(0).scheduleAtFixedRate(() -> {
             long now = System.nanoTime();
-            tls.forEach(t -> t.rotateTicketKeysIfDue(now));
+            for (ServerTls listener : tls) {
+                try {
+                    listener.rotateTicketKeysIfDue(now);
+                } catch (RuntimeException e) { // a task that throws is never run again: keys would stop rotating
+                    log.warn("tls on {}: session-ticket key rotation failed; next try in {}", listener.listener(),
+                            TICKET_KEY_CHECK, e);
+                }
+            }
         }, period, period, TimeUnit.MILLISECONDS);
     }
 

@@ -84,11 +84,17 @@ final class Upstreams {
     Map<String, Cluster> reload(GatewayConfig next) {
         preflight(next, transport, procRoot);
         Map<ClusterTls, BackendTls> contexts = tlsContexts(next, tls);
-        if (!Boolean.getBoolean(KERNEL_ONLY)) {
-            ledger.capacity(ports(next.upstream(), procRoot));
+        Map<String, Cluster> rebuilt;
+        try {
+            if (!Boolean.getBoolean(KERNEL_ONLY)) {
+                ledger.capacity(ports(next.upstream(), procRoot));
+            }
+            rebuilt = clusters(next, contexts);
+            connector.reconfigure(next.upstream(), next.timeouts().connect(), rebuilt.values());
+        } catch (RuntimeException e) {
+            releaseUnused(contexts, tls); // the new contexts no cluster will use
+            throw e;
         }
-        Map<String, Cluster> rebuilt = clusters(next, contexts);
-        connector.reconfigure(next.upstream(), next.timeouts().connect(), rebuilt.values());
         clusters = rebuilt;
         Map<ClusterTls, BackendTls> replaced = tls;
         tls = contexts;

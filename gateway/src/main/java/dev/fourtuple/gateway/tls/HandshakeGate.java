@@ -25,6 +25,8 @@ final class HandshakeGate implements AcceptGate {
     private final IntSupplier perSocketMaximum;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile @Nullable Runnable changed;
+    /** Set when the gate told its socket it is shut; the next finish that finds it open says so. */
+    private volatile boolean reportedShut;
 
     HandshakeGate(IntSupplier perSocketMaximum) {
         this.perSocketMaximum = perSocketMaximum;
@@ -49,12 +51,16 @@ final class HandshakeGate implements AcceptGate {
 
     void started() {
         if (inFlight.incrementAndGet() >= perSocketMaximum.getAsInt()) {
+            reportedShut = true;
             notifyChanged();
         }
     }
 
     void finished() {
-        if (inFlight.getAndDecrement() >= perSocketMaximum.getAsInt()) {
+        inFlight.decrementAndGet();
+        // Not "was the count at the limit": a reload may have raised the limit since the gate shut.
+        if (reportedShut && !shut()) {
+            reportedShut = false;
             notifyChanged();
         }
     }
@@ -63,7 +69,11 @@ final class HandshakeGate implements AcceptGate {
         return inFlight.get();
     }
 
-    private void notifyChanged() {
+    /** Re-evaluates the socket's accepting (a reload changed the maximum). */
+    void notifyChanged() {
+        if (!shut()) {
+            reportedShut = false;
+        }
         Runnable r = changed;
         if (r != null) {
             r.run();

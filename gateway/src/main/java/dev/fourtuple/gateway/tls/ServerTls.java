@@ -61,6 +61,8 @@ public final class ServerTls implements Mapping<String, SslContext> {
     private final TlsMeters meters;
     private final SessionTicketKeys tickets;
     private volatile Contexts contexts;
+    /** The gates of this listener's sockets: a reload that changes the maximum re-evaluates each. */
+    private final List<HandshakeGate> gates = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** What {@link #prepare} made: contexts ready to serve, not yet serving. */
     public static final class Contexts {
@@ -151,15 +153,17 @@ public final class ServerTls implements Mapping<String, SslContext> {
     }
 
     /** New connections get the prepared contexts from now on; open ones keep their engines. */
-    public void apply(Contexts next) {
+    public synchronized void apply(Contexts next) {
         Contexts old = contexts;
         if (next == old) {
             return;
         }
+        next.all.forEach(tickets::applyTo); // a rotation since prepare() went to the old contexts only
         next.serving = true;
         contexts = next;
         old.serving = false;
         old.discard(); // each engine holds its own reference: open connections are not affected
+        gates.forEach(HandshakeGate::notifyChanged);
         log.info("tls on {}: certificates {}", listener, names(next.bundles));
     }
 
@@ -171,7 +175,7 @@ public final class ServerTls implements Mapping<String, SslContext> {
     }
 
     /** Makes a new ticket key when the last is {@code ticket-key-rotation} old. Called from a periodic task. */
-    public void rotateTicketKeysIfDue(long nowNanos) {
+    public synchronized void rotateTicketKeysIfDue(long nowNanos) {
         if (tickets.rotateIfDue(nowNanos)) {
             Contexts current = contexts;
             current.all.forEach(tickets::applyTo);
@@ -181,7 +185,9 @@ public final class ServerTls implements Mapping<String, SslContext> {
 
     /** The gate for one listening socket of this listener ({@code max-concurrent-handshakes}, times loops with NIO). */
     public dev.fourtuple.gateway.admission.AcceptGate newGate(int loopsPerSocket) {
-        return new HandshakeGate(() -> contexts.settings.maxConcurrentHandshakes() * loopsPerSocket);
+        HandshakeGate gate = new HandshakeGate(() -> contexts.settings.maxConcurrentHandshakes() * loopsPerSocket);
+        gates.add(gate);
+        return gate;
     }
 
     /** Adds the TLS handlers at the head of a new connection's pipeline. */
@@ -243,7 +249,8 @@ public final class ServerTls implements Mapping<String, SslContext> {
     private static Contexts build(String listener, TlsSettings settings, SessionTicketKeys tickets,
             List<CertificateBundle> bundles) {
         SslProvider provider = TlsEngine.select(settings.provider());
-        // Certificates for the same names (an ECDSA and an RSA one side by side) share a context: the engine
+        // Certificates for the same names (an ECDSA and an RSA one side by side) share a context (known gap: a
+        // TLS 1.2 client offering one key exchange only gets NO_SHARED_CIPHER from BoringSSL here): the engine
         // picks the key type the client can verify (RFC 8446 §4.4.2.2, signature_algorithms).
         Map<List<String>, List<CertificateBundle>> byNames = new LinkedHashMap<>();
         for (CertificateBundle bundle : bundles) {
@@ -254,6 +261,7 @@ public final class ServerTls implements Mapping<String, SslContext> {
         try {
             SslContext first = null;
             DomainWildcardMappingBuilder<SslContext> mapping = null;
+            java.util.Set<String> mapped = new java.util.HashSet<>();
             for (List<CertificateBundle> group : byNames.values()) {
                 SslContext context = context(group, settings, provider);
                 all.add(context);
@@ -263,7 +271,9 @@ public final class ServerTls implements Mapping<String, SslContext> {
                     mapping = new DomainWildcardMappingBuilder<>(first);
                 }
                 for (String name : group.get(0).dnsNames()) {
-                    mapping.add(name, context);
+                    if (mapped.add(name)) { // a name two certificates cover goes to the first in the config
+                        mapping.add(name, context);
+                    }
                 }
             }
             if (mapping == null) {
@@ -280,7 +290,9 @@ public final class ServerTls implements Mapping<String, SslContext> {
         CertificateBundle first = group.get(0);
         SslContextBuilder builder = group.size() == 1
                 ? SslContextBuilder.forServer(first.key(), first.chain())
-                : SslContextBuilder.forServer(keyManagers(group));
+                : SslContextBuilder.forServer(provider == SslProvider.JDK ? keyManagers(group)
+                        // Cached material: without it BoringSSL gets the key and chain re-encoded per handshake.
+                        : new io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory(keyManagers(group)));
         List<String> ciphers = new ArrayList<>(settings.ciphers());
         if (settings.protocols().contains("TLSv1.3")) {
             ciphers.addAll(TLS13_SUITES);
@@ -309,7 +321,7 @@ public final class ServerTls implements Mapping<String, SslContext> {
             for (int i = 0; i < group.size(); i++) {
                 store.setKeyEntry("key" + i, group.get(i).key(), none, group.get(i).chain());
             }
-            KeyManagerFactory factory = KeyManagerFactory.getInstance("NewSunX509");
+            KeyManagerFactory factory = KeyManagerFactory.getInstance("SunX509");
             factory.init(store, none);
             return factory;
         } catch (GeneralSecurityException | java.io.IOException e) {

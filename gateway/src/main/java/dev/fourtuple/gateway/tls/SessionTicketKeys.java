@@ -51,7 +51,7 @@ final class SessionTicketKeys {
     }
 
     /** Gives the keys to a context; the first encrypts new tickets, both decrypt. Not the JDK engine's. */
-    void applyTo(SslContext context) {
+    synchronized void applyTo(SslContext context) {
         if (context.sessionContext() instanceof OpenSslSessionContext openssl) {
             openssl.setTicketKeys(current, previous);
         }

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.Mapping;
 import io.netty.util.ReferenceCountUtil;
 
@@ -15,15 +16,23 @@ import io.netty.util.ReferenceCountUtil;
  */
 final class SniSelector extends SniHandler {
     private final long startedNanos = System.nanoTime();
+    private final Mapping<? super String, ? extends SslContext> contexts;
 
     SniSelector(Mapping<? super String, ? extends SslContext> mapping, int maxClientHelloLength, long timeoutMillis) {
         super(mapping, maxClientHelloLength, timeoutMillis);
+        this.contexts = mapping;
     }
 
     /** Same as Netty's, but the SslHandler keeps the pipeline name {@link ServerTls#HANDLER}. */
     @Override
     protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext sslContext) {
-        SslHandler handler = newSslHandler(sslContext, ctx.alloc());
+        SslHandler handler;
+        try {
+            handler = newSslHandler(sslContext, ctx.alloc());
+        } catch (IllegalReferenceCountException replaced) {
+            // A reload freed that context between the lookup and now: the one serving now is the answer.
+            handler = newSslHandler(contexts.map(hostname), ctx.alloc());
+        }
         try {
             ctx.pipeline().replace(this, ServerTls.HANDLER, handler);
         } catch (RuntimeException e) {
