@@ -48,12 +48,21 @@ final class Demo {
         try {
             int n = 1;
             for (InetSocketAddress address : addresses) {
-                backends.add(EchoBackend.start(address, "echo-" + n++, TransportKind.NIO, 1));
+                try {
+                    backends.add(EchoBackend.start(address, "echo-" + n++, TransportKind.NIO, 1));
+                } catch (Exception e) { // a failed bind() throws its IOException unchecked
+                    throw BindFailedException.of("demo echo backend", address, e);
+                }
             }
             service = Service.start(config, Files.isRegularFile(DEMO_FILE) ? DEMO_FILE : null);
-        } catch (Exception e) { // a failed bind() throws its IOException unchecked
+        } catch (BindFailedException e) {
             backends.forEach(EchoBackend::close);
-            return Main.startFailed(config, e, err);
+            err.println(config.source() + ": " + e.getMessage());
+            return Main.FAILED;
+        } catch (Exception e) { // anything else: one line, no stack trace
+            backends.forEach(EchoBackend::close);
+            err.println(config.source() + ": could not start: " + e);
+            return Main.FAILED;
         }
         Gateway gateway = service.gateway();
         String base = "http://" + Gateway.format(gateway.address());

@@ -190,23 +190,15 @@ public final class Gateway implements AutoCloseable {
                     frontend.initializer(new ListenerIdentity(config.name(), serverTls != null), serverTls),
                     parentHandler);
             return new BoundListener(config, sockets, serverTls);
-        } catch (InterruptedException e) {
+        } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             if (serverTls != null) {
                 serverTls.close();
             }
-            throw e;
-        } catch (Exception e) { // the IOException a failed bind() throws unchecked
-            if (serverTls != null) {
-                serverTls.close();
+            if (e instanceof InterruptedException interrupted) {
+                throw interrupted;
             }
-            Throwable cause = e;
-            while (cause.getCause() != null && !(cause instanceof java.net.BindException)) {
-                cause = cause.getCause();
-            }
-            String key = config.name().equals(ListenerConfig.DEFAULT_NAME) ? "listen"
-                    : "listeners (" + config.name() + ") listen";
-            throw new BindFailedException(key + ": " + format(config.listen()) + ": cannot bind: "
-                    + cause.getMessage(), e);
+            throw BindFailedException.of(config.name().equals(ListenerConfig.DEFAULT_NAME) ? "listen"
+                    : "listeners (" + config.name() + ") listen", config.listen(), e);
         }
     }
 

@@ -20,7 +20,6 @@ import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.transport.TransportSelector;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -219,24 +218,14 @@ public final class Main {
                 err.println(file + ": " + line);
             }
             return INVALID;
-        } catch (Exception e) { // a failed bind() throws its IOException unchecked
-            return startFailed(config, e, err);
+        } catch (Exception e) { // anything else: one line, no stack trace
+            err.println(file + ": could not start: " + e);
+            return FAILED;
         } finally {
             started.complete(null); // no-op once started; after a failure, a waiting signal handler goes on
         }
         new CountDownLatch(1).await(); // serve until a signal exits the process
         return OK;
-    }
-
-    /** Explains a failed start (most often: the port is taken) in one line, without a stack trace. */
-    static int startFailed(GatewayConfig config, Exception e, PrintStream err) {
-        Throwable cause = e;
-        while (cause.getCause() != null && !(cause instanceof BindException)) {
-            cause = cause.getCause();
-        }
-        err.println(config.source() + ": listen: " + Gateway.format(config.listen()) + ": cannot bind: "
-                + cause.getMessage());
-        return FAILED;
     }
 
     private static int echoBackend(List<String> arguments, PrintStream out) throws InterruptedException {

@@ -77,8 +77,7 @@ final class Service implements AutoCloseable {
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
             gateway.close();
             notifier.close();
-            throw new BindFailedException("admin.listen: " + Gateway.format(config.ops().admin().listen())
-                    + ": cannot bind: " + e.getMessage(), e);
+            throw BindFailedException.of("admin.listen", config.ops().admin().listen(), e);
         }
         Service service = new Service(file, registry, gateway, admin, notifier);
         notifier.ready("serving on " + Gateway.format(gateway.address()));

@@ -65,10 +65,6 @@ final class HandshakeGate implements AcceptGate {
         }
     }
 
-    int inFlight() {
-        return inFlight.get();
-    }
-
     /** Re-evaluates the socket's accepting (a reload changed the maximum). */
     void notifyChanged() {
         if (!shut()) {

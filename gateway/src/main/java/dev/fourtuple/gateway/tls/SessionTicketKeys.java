@@ -30,10 +30,6 @@ final class SessionTicketKeys {
         this.rotatedAtNanos = System.nanoTime();
     }
 
-    Duration rotation() {
-        return rotation;
-    }
-
     /** A new current key; the current one becomes the previous (still decrypts), the previous is dropped. */
     synchronized void rotate() {
         previous = current;
@@ -55,11 +51,6 @@ final class SessionTicketKeys {
         if (context.sessionContext() instanceof OpenSslSessionContext openssl) {
             openssl.setTicketKeys(current, previous);
         }
-    }
-
-    /** The name (first 16 bytes a ticket carries) of the key that encrypts now, for tests. */
-    byte[] currentName() {
-        return current.name();
     }
 
     private static OpenSslSessionTicketKey newKey() {

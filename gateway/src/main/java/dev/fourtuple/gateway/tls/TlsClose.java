@@ -1,6 +1,5 @@
 package dev.fourtuple.gateway.tls;
 
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
@@ -40,10 +39,5 @@ public final class TlsClose {
     public static boolean isPeerFailure(Throwable cause) {
         return cause instanceof SSLException
                 || (cause instanceof DecoderException && cause.getCause() instanceof SSLException);
-    }
-
-    /** Whether the channel speaks TLS (has an SslHandler). */
-    public static boolean speaksTls(Channel channel) {
-        return channel.pipeline().get(SslHandler.class) != null;
     }
 }

@@ -102,11 +102,6 @@ public final class TestCa {
         }
     }
 
-    /** The certificates above a leaf in its chain file (none for a root's leaves). */
-    public List<X509Certificate> chainAbove() {
-        return above;
-    }
-
     public X509Certificate root() {
         return root;
     }
