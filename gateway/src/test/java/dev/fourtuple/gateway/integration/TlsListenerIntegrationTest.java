@@ -150,8 +150,12 @@ class TlsListenerIntegrationTest {
         assertThat(serialFor(https, "y.x.w.test")).as("a wildcard is one label").isEqualTo(first.serial());
     }
 
-    /** The serial of the certificate the gateway presents for {@code serverName} (null: no SNI at all). */
-    private BigInteger serialFor(InetSocketAddress address, String serverName) throws Exception {
+    /**
+     * The serial of the certificate the gateway presents for {@code serverName} (null: no SNI at all); with
+     * {@code tls12Suites}, over TLS 1.2 offering only those.
+     */
+    private BigInteger serialFor(InetSocketAddress address, String serverName, String... tls12Suites)
+            throws Exception {
         // Trust everything here: the point is which certificate is sent, not whether it matches the name.
         javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
         context.init(null, new javax.net.ssl.TrustManager[] {new TrustAll()}, null);
@@ -160,6 +164,10 @@ class TlsListenerIntegrationTest {
             socket.setSoTimeout(5000);
             SSLParameters parameters = socket.getSSLParameters();
             parameters.setServerNames(serverName == null ? List.of() : List.of(new SNIHostName(serverName)));
+            if (tls12Suites.length > 0) {
+                parameters.setProtocols(new String[] {"TLSv1.2"});
+                parameters.setCipherSuites(tls12Suites);
+            }
             socket.setSSLParameters(parameters);
             socket.startHandshake();
             return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
@@ -257,21 +265,6 @@ class TlsListenerIntegrationTest {
                 "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")).isIn(ecdsa.serial(), rsa.serial());
     }
 
-    private BigInteger serialFor(InetSocketAddress address, String serverName, String... tls12Suites) throws Exception {
-        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-        context.init(null, new javax.net.ssl.TrustManager[] {new TrustAll()}, null);
-        try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket()) {
-            socket.connect(address, 5000);
-            socket.setSoTimeout(5000);
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(serverName)));
-            parameters.setProtocols(new String[] {"TLSv1.2"});
-            parameters.setCipherSuites(tls12Suites);
-            socket.setSSLParameters(parameters);
-            socket.startHandshake();
-            return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
-        }
-    }
 
     @Test
     void aConnectionAdmissionRefusesOnATlsListenerIsClosedWithoutAHandshake() throws Exception {
