@@ -1,0 +1,126 @@
+package dev.fourtuple.gateway.tunnel;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * Where the WebSocket frames are in one direction of a tunnel (RFC 6455 §5.2), so that the gateway can put a
+ * frame of its own (a Close, for a drain) between two of the peer's without cutting one. A few integers and no
+ * buffer: the bytes are only looked at as they are relayed, never copied, and payloads are skipped by count.
+ *
+ * <p>Control frames may come between the fragments of a message (RFC 6455 §5.4), so every frame boundary is a
+ * place for a Close, also inside a fragmented message. A header that breaks §5.2 (a 64-bit length with its
+ * most significant bit set) leaves the stream untrackable: {@link #atBoundary()} stays false, and whoever
+ * wanted a boundary closes without a frame.
+ *
+ * <p>Confined to the tunnel's loop.
+ */
+public final class FrameBoundaries {
+    private static final int START = 0;        // at a boundary: the next byte is FIN/RSV/opcode
+    private static final int LENGTH = 1;       // the MASK bit and the 7-bit length
+    private static final int EXTENDED = 2;     // 2 or 8 bytes of extended length, network order
+    private static final int MASK = 3;         // the 4-byte masking key
+    private static final int PAYLOAD = 4;
+    private static final int BROKEN = 5;
+
+    private int state = START;
+    private int extendedLeft;
+    private int maskLeft;
+    private boolean masked;
+    private long payloadLeft;
+    private long frames;
+
+    /** Follows the frames through {@code bytes} (from its reader index to its writer index; nothing is read). */
+    public void scan(ByteBuf bytes) {
+        int i = bytes.readerIndex();
+        int end = bytes.writerIndex();
+        while (i < end) {
+            switch (state) {
+                case START -> {
+                    i++; // FIN, RSV1-3, opcode: nothing here changes where the frame ends
+                    state = LENGTH;
+                }
+                case LENGTH -> {
+                    int b = bytes.getUnsignedByte(i++);
+                    masked = (b & 0x80) != 0;
+                    int length = b & 0x7F;
+                    payloadLeft = 0;
+                    if (length == 126) {
+                        extendedLeft = 2;
+                        state = EXTENDED;
+                    } else if (length == 127) {
+                        extendedLeft = 8;
+                        state = EXTENDED;
+                    } else {
+                        payloadLeft = length;
+                        afterLength();
+                    }
+                }
+                case EXTENDED -> {
+                    int b = bytes.getUnsignedByte(i++);
+                    if (extendedLeft == 8 && (b & 0x80) != 0) {
+                        state = BROKEN; // RFC 6455 §5.2: the most significant bit MUST be 0
+                        return;
+                    }
+                    payloadLeft = (payloadLeft << 8) | b;
+                    if (--extendedLeft == 0) {
+                        afterLength();
+                    }
+                }
+                case MASK -> {
+                    i++;
+                    if (--maskLeft == 0) {
+                        afterMask();
+                    }
+                }
+                case PAYLOAD -> {
+                    long skip = Math.min(payloadLeft, end - i);
+                    i += (int) skip;
+                    payloadLeft -= skip;
+                    if (payloadLeft == 0) {
+                        frameDone();
+                    }
+                }
+                default -> {
+                    return; // BROKEN
+                }
+            }
+        }
+    }
+
+    private void afterLength() {
+        if (masked) {
+            maskLeft = 4;
+            state = MASK;
+        } else {
+            afterMask();
+        }
+    }
+
+    private void afterMask() {
+        if (payloadLeft == 0) {
+            frameDone();
+        } else {
+            state = PAYLOAD;
+        }
+    }
+
+    private void frameDone() {
+        frames++;
+        state = START;
+    }
+
+    /** True between two frames (and before the first): a frame of the gateway's may go here. */
+    public boolean atBoundary() {
+        return state == START;
+    }
+
+    /** True once a header broke RFC 6455 §5.2: no boundary will be found again. */
+    public boolean broken() {
+        return state == BROKEN;
+    }
+
+    /** Whole frames seen so far. */
+    public long frames() {
+        return frames;
+    }
+}
