@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
@@ -108,13 +109,30 @@ public final class Frontends {
      * between requests are closed now. Requests in flight and tunnels are left to finish.
      */
     public void startDrain() {
+        startDrain(Duration.ZERO, 0);
+    }
+
+    /**
+     * Starts draining as {@link #startDrain()}, and closes each tunnel the way a WebSocket closes (a Close with
+     * {@code closeCode} to each side at a frame boundary, see {@link Tunnel#closeGracefully}), each at a random
+     * moment within {@code spread}, so that clients reconnect over a window, not in one storm. No Close at all
+     * when {@code closeCode} is 0 (tunnels are left to end by themselves).
+     */
+    public void startDrain(Duration spread, int closeCode) {
         draining = true;
+        long spreadNanos = spread.toNanos();
         for (TimerWheel wheel : wheels.all()) {
-            wheel.loop().execute(() -> wheel.forEachOwner(owner -> {
-                if (owner instanceof HttpProxyHandler handler) {
-                    handler.drain();
-                }
-            }));
+            wheel.loop().execute(() -> {
+                long now = wheel.now();
+                wheel.forEachOwner(owner -> {
+                    if (owner instanceof HttpProxyHandler handler) {
+                        handler.drain();
+                    } else if (owner instanceof Tunnel tunnel && closeCode != 0) {
+                        long jitter = spreadNanos <= 0 ? 0 : ThreadLocalRandom.current().nextLong(spreadNanos);
+                        tunnel.drainAt(now + jitter, closeCode);
+                    }
+                });
+            });
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.tunnel;
 
 import dev.fourtuple.gateway.timeout.TimerWheel;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -32,6 +33,16 @@ public final class Tunnel implements TimerWheel.Owner {
     private final Runnable onClose;
     private long lastActivity;
     private boolean closed;
+    /** Where the frames are in each direction (RFC 6455 §5.2): client to backend, backend to client. */
+    private final FrameBoundaries towardsBackend = new FrameBoundaries();
+    private final FrameBoundaries towardsClient = new FrameBoundaries();
+    /** The Close status a drain asked for (0: none), and to which sides the gateway's Close went. */
+    private int closeCode;
+    private boolean closeSentToClient;
+    private boolean closeSentToBackend;
+    /** When a drain wants this tunnel closed (the wheel's clock; 0: no drain), and with which code. */
+    private long drainAt;
+    private int pendingDrainCode;
 
     private Tunnel(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
             long idleTimeoutNanos, TunnelMeters meters, Runnable onClose) {
@@ -113,6 +124,60 @@ public final class Tunnel implements TimerWheel.Owner {
         }
     }
 
+    /**
+     * Relays bytes towards {@code peer}, following its frames; once the gateway sent its own Close that way,
+     * nothing more is relayed that way (RFC 6455 §5.5.1: no data frame after a Close).
+     */
+    void relay(Channel peer, ByteBuf bytes) {
+        boolean toClient = peer == downstream;
+        if (toClient ? closeSentToClient : closeSentToBackend) {
+            bytes.release();
+            return;
+        }
+        (toClient ? towardsClient : towardsBackend).scan(bytes);
+        peer.write(bytes, peer.voidPromise());
+        if (closeCode != 0) {
+            closeAtBoundaries();
+        }
+    }
+
+    /**
+     * Ends the tunnel the way a WebSocket ends (RFC 6455 §7.1.2): a Close with {@code code} to each side, each
+     * at the next frame boundary of its direction, then both connections close once written. A direction
+     * whose frames cannot be followed is closed without one.
+     */
+    public void closeGracefully(int code) {
+        if (closed) {
+            return;
+        }
+        closeCode = code;
+        closeAtBoundaries();
+    }
+
+    /** A drain: {@link #closeGracefully} at {@code atNanos} on the wheel's clock (the tunnel's own wheel entry). */
+    public void drainAt(long atNanos, int code) {
+        if (closed) {
+            return;
+        }
+        drainAt = atNanos == 0 ? 1 : atNanos;
+        pendingDrainCode = code;
+        wheel.schedule(entry, drainAt);
+    }
+
+    private void closeAtBoundaries() {
+        if (!closeSentToClient && towardsClient.atBoundary()) {
+            closeSentToClient = true;
+            downstream.writeAndFlush(CloseFrames.toClient(downstream.alloc(), closeCode), downstream.voidPromise());
+        }
+        if (!closeSentToBackend && towardsBackend.atBoundary()) {
+            closeSentToBackend = true;
+            upstream.writeAndFlush(CloseFrames.toBackend(upstream.alloc(), closeCode), upstream.voidPromise());
+        }
+        if ((closeSentToClient || towardsClient.broken()) && (closeSentToBackend || towardsBackend.broken())) {
+            close(); // flushes what each side has, then closes it
+        }
+    }
+
     void touch() {
         lastActivity = wheel.now();
     }
@@ -127,13 +192,29 @@ public final class Tunnel implements TimerWheel.Owner {
             wheel.unregister(entry);
             return;
         }
+        if (drainAt != 0 && nowNanos - drainAt >= 0) {
+            if (closeCode == 0) {
+                closeGracefully(pendingDrainCode);
+                drainAt = nowNanos + FLUSH_GRACE_NANOS; // a frame that never ends is cut then
+                if (!closed) {
+                    wheel.schedule(entry, drainAt);
+                }
+            } else {
+                close();
+            }
+            return;
+        }
+        if (idleTimeoutNanos <= 0) {
+            return;
+        }
         long idleFor = nowNanos - lastActivity;
         if (idleFor >= idleTimeoutNanos) {
             meters.idleClosed();
             resetUpstreamIfAcknowledged(); // idle: nothing in flight towards the client; towards the backend, see
             close();
         } else {
-            wheel.schedule(entry, lastActivity + idleTimeoutNanos);
+            long idleAt = lastActivity + idleTimeoutNanos;
+            wheel.schedule(entry, drainAt != 0 && drainAt - idleAt < 0 ? drainAt : idleAt);
         }
     }
 

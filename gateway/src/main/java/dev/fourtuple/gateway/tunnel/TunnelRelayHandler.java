@@ -47,7 +47,7 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ByteBuf buf) {
             tunnel.touch();
-            peer.write(buf, peer.voidPromise());
+            tunnel.relay(peer, buf);
         } else {
             // An empty last-content marker left by the HTTP decoder that was just removed.
             ReferenceCountUtil.release(msg);
