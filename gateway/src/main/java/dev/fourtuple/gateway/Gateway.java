@@ -500,9 +500,10 @@ public final class Gateway implements AutoCloseable {
         draining = true;
         long deadline = System.nanoTime() + timeout.toNanos();
         listeners.forEach(l -> l.sockets().close());
-        // Tunnels get a WebSocket Close each, spread over the first half of the drain (issue 13: a
-        // drain-spread setting and the 1012 choice come with the handover work).
-        frontend.startDrain(timeout.dividedBy(2), dev.fourtuple.gateway.tunnel.CloseFrames.GOING_AWAY);
+        // The closes end within 80% of the drain-timeout: the rest is for the Close handshakes to finish.
+        Duration latest = timeout.multipliedBy(4).dividedBy(5);
+        Duration spread = config.ops().drainSpread();
+        frontend.startDrain(spread.compareTo(latest) > 0 ? latest : spread, config.ops().drainCloseCode().code());
         log.info("draining: listener closed, {} client connection(s) open, up to {}", meters.inbound().active(),
                 timeout);
         while (meters.inbound().active() > 0 && System.nanoTime() - deadline < 0) {

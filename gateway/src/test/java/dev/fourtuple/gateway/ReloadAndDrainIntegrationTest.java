@@ -136,6 +136,7 @@ class ReloadAndDrainIntegrationTest {
                 listen = "127.0.0.1:0"
                 admin.listen = off
                 drain-timeout = 3s
+                drain-close-code = none   # this test holds its tunnels through the drain
                 clusters { main { backends = [%s] } }
                 routes = [ { path-prefix = "/poll", cluster = main, long-poll = true }, { cluster = main } ]
                 """.formatted(quoted(a)), 0));

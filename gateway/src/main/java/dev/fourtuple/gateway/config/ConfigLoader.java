@@ -292,7 +292,10 @@ public final class ConfigLoader {
                 byLogger.put(logger, logLevel(levels, logger, levels.optionalValue(logger)));
             }
             logging.rejectUnknownKeys();
-            return new OpsSettings(adminSettings, grace, level, byLogger);
+            Duration spread = root.duration("drain-spread", Duration.ZERO, Duration.ofHours(1), false);
+            DrainCloseCode closeCode = root.enumValue("drain-close-code", DrainCloseCode.class,
+                    DrainCloseCode.GOING_AWAY);
+            return new OpsSettings(adminSettings, grace, level, byLogger, spread, closeCode);
         }
 
         private String logLevel(ConfigSection section, String key, @Nullable ConfigValue value) {

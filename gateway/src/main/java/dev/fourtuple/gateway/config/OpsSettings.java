@@ -12,7 +12,7 @@ import java.util.Map;
  * @param logLevels   levels of single loggers, by logger name
  */
 public record OpsSettings(AdminSettings admin, Duration reloadGrace, String logLevel,
-        Map<String, String> logLevels) {
+        Map<String, String> logLevels, Duration drainSpread, DrainCloseCode drainCloseCode) {
 
     public OpsSettings {
         logLevels = Map.copyOf(logLevels);
