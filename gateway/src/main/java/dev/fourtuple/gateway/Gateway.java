@@ -2,6 +2,7 @@ package dev.fourtuple.gateway;
 
 import dev.fourtuple.gateway.admission.AdmissionController;
 import dev.fourtuple.gateway.config.GatewayConfig;
+import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.admission.AcceptGate;
 import dev.fourtuple.gateway.config.ListenerConfig;
 import dev.fourtuple.gateway.config.TlsSettings;
@@ -128,8 +129,9 @@ public final class Gateway implements AutoCloseable {
             admission.chargePending(() -> tlsMeters.handshakesInFlight() * TlsMeters.BYTES_PER_HANDSHAKE);
             reportUnsupportedOptions(config, transport);
             AtomicReference<FrontendSettings> settings = new AtomicReference<>(frontendSettings(config,
-                    transport, upstreams.clusters()));
-            Frontends frontend = new Frontends(settings, wheels, upstreams.connector(),
+                    transport, upstreams.clusters(), 1));
+            PerLoop<ConnectionRegistry> connections = loops.perLoop(ConnectionRegistry::new);
+            Frontends frontend = new Frontends(settings, wheels, connections, upstreams.connector(),
                     meters.inbound(), meters.tunnels(), meters.problems(), admission);
             for (ListenerConfig listenerConfig : config.listeners()) {
                 bound.add(bind(listenerConfig, loops, frontend, admission, meters.tls()));
@@ -233,9 +235,9 @@ public final class Gateway implements AutoCloseable {
     }
 
     private static FrontendSettings frontendSettings(GatewayConfig config, TransportKind transport,
-            Map<String, Cluster> clusters) {
+            Map<String, Cluster> clusters, int version) {
         return new FrontendSettings(new Router(config.routes(), clusters), config.timeouts(), config.limits(),
-                SocketOptions.of(config.downstream(), transport, "downstream"));
+                SocketOptions.of(config.downstream(), transport, "downstream"), version);
     }
 
     /** Socket options the transport cannot set: said once, never dropped silently. */
@@ -272,19 +274,19 @@ public final class Gateway implements AutoCloseable {
         meters.upstream().registerTuples(upstreams.ledger());
         admission.reconfigure(next.admission());
         reportUnsupportedOptions(next, loops.transport());
-        settings.set(frontendSettings(next, loops.transport(), clusters));
+        int version = configVersion + 1;
+        settings.set(frontendSettings(next, loops.transport(), clusters, version));
         Set<InetSocketAddress> removed = new LinkedHashSet<>(before);
         removed.removeAll(backendAddresses(next));
         Duration grace = next.ops().reloadGrace();
         if (!removed.isEmpty() && !grace.isZero()) {
-            // One task per loop, after the grace: not a timer per connection.
-            for (TimerWheel wheel : wheels.all()) {
-                wheel.loop().schedule(() -> frontend.closeConnectionsTo(wheel, removed),
-                        grace.toMillis(), TimeUnit.MILLISECONDS);
-            }
+            // One task after the grace (then one per loop): not a timer per connection. What a later reload
+            // added back is not cut, nor anything opened under this version or later.
+            loops.loops().get(0).schedule(() -> frontend.cutRemovedBackends(removed, version,
+                    () -> backendAddresses(config)), grace.toMillis(), TimeUnit.MILLISECONDS);
         }
         config = next;
-        configVersion++;
+        configVersion = version;
         configLoadedAt = Instant.now();
         log.info("reloaded {} (version {}): {} route(s), clusters {}{}{}", next.source(), configVersion,
                 next.routes().size(), next.clusters().keySet(),

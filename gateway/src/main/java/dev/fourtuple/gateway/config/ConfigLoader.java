@@ -188,7 +188,7 @@ public final class ConfigLoader {
             upstreamSection.rejectUnknownKeys();
 
             AdmissionSettings admission = admission(root.section("admission"));
-            OpsSettings ops = ops(root);
+            OpsSettings ops = ops(root, transport);
             ConfigObject clusterDefaults = root.section("cluster-defaults").object();
             Map<String, ClusterConfig> clusters = clusters(root.section("clusters"), clusterDefaults);
             ConfigObject routeDefaults = root.section("route-defaults").object();
@@ -270,7 +270,7 @@ public final class ConfigLoader {
             }
         }
 
-        private OpsSettings ops(ConfigSection root) {
+        private OpsSettings ops(ConfigSection root, TransportChoice transport) {
             Duration grace = root.duration("reload-grace", Duration.ofSeconds(1), Duration.ofDays(7), true);
             ConfigSection admin = root.section("admin");
             ConfigValue adminValue = admin.value("listen");
@@ -295,7 +295,29 @@ public final class ConfigLoader {
             Duration spread = root.duration("drain-spread", Duration.ZERO, Duration.ofHours(1), false);
             DrainCloseCode closeCode = root.enumValue("drain-close-code", DrainCloseCode.class,
                     DrainCloseCode.GOING_AWAY);
-            return new OpsSettings(adminSettings, grace, level, byLogger, spread, closeCode);
+            return new OpsSettings(adminSettings, grace, level, byLogger, spread, closeCode, handoverSocket(root, transport));
+        }
+
+        /** handover.socket: off, or the absolute path of a Unix socket (at most 107 bytes: sun_path). */
+        private @Nullable Path handoverSocket(ConfigSection root, TransportChoice transport) {
+            ConfigSection handover = root.section("handover");
+            ConfigValue value = handover.value("socket");
+            Path socket = null;
+            if (value != null && !(value.valueType() == ConfigValueType.STRING && "off".equals(value.unwrapped()))) {
+                String path = value.valueType() == ConfigValueType.STRING ? (String) value.unwrapped() : "";
+                if (!path.startsWith("/") || path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {
+                    handover.problem("socket", value, "off, or an absolute path of at most 107 bytes");
+                } else {
+                    socket = Path.of(path);
+                }
+            }
+            if (socket != null && transport != TransportChoice.AUTO && transport != TransportChoice.EPOLL) {
+                // Netty 4.2's io_uring channels cannot be made from an existing fd, nor can NIO's.
+                handover.problem("socket", value, "off with transport = " + transport.word()
+                        + " (a handover adopts sockets, which only the epoll transport can)");
+            }
+            handover.rejectUnknownKeys();
+            return socket;
         }
 
         private String logLevel(ConfigSection section, String key, @Nullable ConfigValue value) {

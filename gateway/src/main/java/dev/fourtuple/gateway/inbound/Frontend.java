@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.metrics.ProblemLog;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.transport.PerLoop;
@@ -17,6 +18,7 @@ record Frontend(
         ListenerIdentity listener,
         Supplier<FrontendSettings> settings,
         PerLoop<TimerWheel> wheels,
+        PerLoop<ConnectionRegistry> connections,
         UpstreamConnector connector,
         InboundMeters meters,
         TunnelMeters tunnelMeters,

@@ -8,6 +8,9 @@ import dev.fourtuple.gateway.transport.SocketOptions;
 /**
  * What a client connection consults per request. Swapped as a whole (a reload), read per request head, so
  * one request never sees half of one config and half of another.
+ *
+ * @param configVersion the version of the config these come from (1 at start, +1 per applied reload)
  */
-public record FrontendSettings(Router router, Timeouts timeouts, Limits limits, SocketOptions socket) {
+public record FrontendSettings(Router router, Timeouts timeouts, Limits limits, SocketOptions socket,
+        int configVersion) {
 }

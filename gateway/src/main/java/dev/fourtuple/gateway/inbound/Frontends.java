@@ -1,11 +1,11 @@
 package dev.fourtuple.gateway.inbound;
 
 import dev.fourtuple.gateway.admission.AdmissionController;
+import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.metrics.ProblemLog;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.tls.ServerTls;
 import dev.fourtuple.gateway.transport.PerLoop;
-import dev.fourtuple.gateway.tunnel.Tunnel;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import java.net.InetSocketAddress;
@@ -13,20 +13,23 @@ import io.netty.channel.ChannelFuture;
 import io.netty.util.concurrent.Future;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The client side of the gateway over all its listeners: makes each listener's initializer, and acts on every
- * client connection at once (drain, the end of a reload-grace). Connections are found on the loops' timer
- * wheels, which every one of them is registered with.
+ * client connection at once (drain, the end of a reload-grace, the stop), through each loop's
+ * {@link ConnectionRegistry}.
  */
 public final class Frontends {
     private final AtomicReference<FrontendSettings> settings;
     private final PerLoop<TimerWheel> wheels;
+    private final PerLoop<ConnectionRegistry> connections;
     private final UpstreamConnector connector;
     private final InboundMeters meters;
     private final TunnelMeters tunnelMeters;
@@ -35,10 +38,11 @@ public final class Frontends {
     private volatile boolean draining;
 
     public Frontends(AtomicReference<FrontendSettings> settings, PerLoop<TimerWheel> wheels,
-            UpstreamConnector connector, InboundMeters meters, TunnelMeters tunnelMeters, ProblemLog problems,
-            AdmissionController admission) {
+            PerLoop<ConnectionRegistry> connections, UpstreamConnector connector, InboundMeters meters,
+            TunnelMeters tunnelMeters, ProblemLog problems, AdmissionController admission) {
         this.settings = settings;
         this.wheels = wheels;
+        this.connections = connections;
         this.connector = connector;
         this.meters = meters;
         this.tunnelMeters = tunnelMeters;
@@ -48,23 +52,32 @@ public final class Frontends {
 
     /** The initializer of one listener's connections; {@code tls} null for plaintext. */
     public FrontendInitializer initializer(ListenerIdentity listener, @Nullable ServerTls tls) {
-        Frontend frontend = new Frontend(listener, settings::get, wheels, connector, meters, tunnelMeters, problems,
-                () -> draining);
+        Frontend frontend = new Frontend(listener, settings::get, wheels, connections, connector, meters,
+                tunnelMeters, problems, () -> draining);
         return new FrontendInitializer(frontend, settings, admission, tls);
     }
 
     /**
-     * Cuts the connections of one loop that still use a backend a reload removed (tunnels, long-polls): the
-     * reload-grace is over. Runs on the wheel's loop.
+     * The reload to version {@code removedBy} removed {@code removed}, and its reload-grace is over: cuts, on
+     * every loop, what still uses one of them under an older version. A backend that a later reload added
+     * back ({@code stillConfigured}) is left alone, and so is whatever uses it.
      */
-    public void closeConnectionsTo(TimerWheel wheel, Set<InetSocketAddress> removed) {
-        wheel.forEachOwner(owner -> {
-            if (owner instanceof Tunnel tunnel && removed.contains(tunnel.backend())) {
-                tunnel.close();
-            } else if (owner instanceof HttpProxyHandler handler && handler.uses(removed)) {
-                handler.cutForRemovedBackend();
-            }
-        });
+    public void cutRemovedBackends(Set<InetSocketAddress> removed, int removedBy,
+            Supplier<Set<InetSocketAddress>> stillConfigured) {
+        for (ConnectionRegistry registry : connections.all()) {
+            registry.loop().execute(() -> {
+                Set<InetSocketAddress> gone = new HashSet<>(removed);
+                gone.removeAll(stillConfigured.get());
+                if (gone.isEmpty()) {
+                    return;
+                }
+                registry.forEach((connection, version) -> {
+                    if (version < removedBy && connection.uses(gone)) {
+                        connection.cutForRemovedBackend();
+                    }
+                });
+            });
+        }
     }
 
     /**
@@ -75,16 +88,11 @@ public final class Frontends {
     public void closeAll(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         List<Future<List<ChannelFuture>>> closing = new ArrayList<>();
-        for (TimerWheel wheel : wheels.all()) {
-            closing.add(wheel.loop().submit(() -> {
+        for (ConnectionRegistry registry : connections.all()) {
+            closing.add(registry.loop().submit(() -> {
                 List<ChannelFuture> closed = new ArrayList<>();
-                wheel.forEachOwner(owner -> {
-                    if (owner instanceof Tunnel tunnel) {
-                        tunnel.channels().forEach(channel -> closed.add(channel.close()));
-                    } else if (owner instanceof HttpProxyHandler handler) {
-                        closed.add(handler.channel().close());
-                    }
-                });
+                registry.forEachConnection(connection -> connection.channels()
+                        .forEach(channel -> closed.add(channel.close())));
                 return closed;
             }));
         }
@@ -95,8 +103,8 @@ public final class Frontends {
         }
         // A closed channel is deregistered, and its pipeline torn down, by tasks its loop runs next: one more
         // task on each loop, awaited, runs after them.
-        for (TimerWheel wheel : wheels.all()) {
-            wheel.loop().submit(() -> { }).awaitUninterruptibly(remainingMillis(deadline));
+        for (ConnectionRegistry registry : connections.all()) {
+            registry.loop().submit(() -> { }).awaitUninterruptibly(remainingMillis(deadline));
         }
     }
 
@@ -114,24 +122,19 @@ public final class Frontends {
 
     /**
      * Starts draining as {@link #startDrain()}, and closes each tunnel the way a WebSocket closes (a Close with
-     * {@code closeCode} to each side at a frame boundary, see {@link Tunnel#closeGracefully}), each at a random
-     * moment within {@code spread}, so that clients reconnect over a window, not in one storm. No Close at all
-     * when {@code closeCode} is 0 (tunnels are left to end by themselves).
+     * {@code closeCode} to each side at a frame boundary, see {@link dev.fourtuple.gateway.tunnel.Tunnel#closeGracefully}),
+     * each at a random moment within {@code spread}, so that clients reconnect over a window, not in one storm.
+     * No Close at all when {@code closeCode} is 0 (tunnels are left to end by themselves).
      */
     public void startDrain(Duration spread, int closeCode) {
         draining = true;
         long spreadNanos = spread.toNanos();
         for (TimerWheel wheel : wheels.all()) {
+            ConnectionRegistry registry = connections.get(wheel.loop());
             wheel.loop().execute(() -> {
                 long now = wheel.now();
-                wheel.forEachOwner(owner -> {
-                    if (owner instanceof HttpProxyHandler handler) {
-                        handler.drain();
-                    } else if (owner instanceof Tunnel tunnel && closeCode != 0) {
-                        long jitter = spreadNanos <= 0 ? 0 : ThreadLocalRandom.current().nextLong(spreadNanos);
-                        tunnel.drainAt(now + jitter, closeCode);
-                    }
-                });
+                registry.forEachConnection(connection -> connection.drain(
+                        now + (spreadNanos <= 0 ? 0 : ThreadLocalRandom.current().nextLong(spreadNanos)), closeCode));
             });
         }
     }

@@ -1,6 +1,8 @@
 package dev.fourtuple.gateway.inbound;
 
 import dev.fourtuple.gateway.config.Limits;
+import dev.fourtuple.gateway.connection.ClientConnection;
+import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
@@ -31,6 +33,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -48,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * between requests, and whatever the current exchange arms. On a WebSocket upgrade it hands the connection to
  * a {@link Tunnel} and leaves the pipeline together with the HTTP codec.
  */
-final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner {
+final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner, ClientConnection {
     private static final Logger log = LoggerFactory.getLogger(HttpProxyHandler.class);
     /** How long a closing connection keeps reading (and discarding) after its last response: RFC 9112 §9.6. */
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
@@ -61,6 +64,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     private @Nullable ChannelHandlerContext ctx;
     private @Nullable TimerWheel wheel;
     private TimerWheel.@Nullable Entry timer;
+    private ConnectionRegistry.@Nullable Registration registration;
     private @Nullable Exchange exchange;
     private boolean headPending;
     private boolean closeWhenDone;
@@ -92,6 +96,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         TimerWheel loopWheel = frontend.wheels().get(ctx.channel().eventLoop());
         wheel = loopWheel;
         timer = loopWheel.register(this);
+        registration = frontend.connections().get(ctx.channel().eventLoop()).add(this, settings().configVersion());
         headPending = true; // the first head is due from the accept on: a client that sends nothing gets 408
         loopWheel.scheduleAfter(timer, settings().timeouts().header().toNanos());
         closeWhenDone = frontend.draining().getAsBoolean();
@@ -135,6 +140,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             return;
         }
         FrontendSettings settings = settings();
+        if (registration != null) {
+            registration.configVersion(settings.configVersion()); // the version whose routes pick its backend
+        }
         boolean upgrade = WebSocketHandshake.isUpgrade(request);
         boolean keepAlive = HttpUtil.isKeepAlive(request) && !closeWhenDone;
         HttpVersion clientVersion = request.protocolVersion();
@@ -255,6 +263,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         if (loopWheel != null && timer != null) {
             loopWheel.unregister(timer);
         }
+        leaveRegistry();
         Exchange current = exchange;
         exchange = null;
         if (current != null) {
@@ -299,15 +308,25 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         }
     }
 
+    private void leaveRegistry() {
+        ConnectionRegistry.Registration r = registration;
+        if (r != null) {
+            frontend.connections().get(context().channel().eventLoop()).remove(r);
+            registration = null;
+        }
+    }
+
     /** True while this connection's exchange uses one of the given backends. */
-    boolean uses(Set<InetSocketAddress> backends) {
+    @Override
+    public boolean uses(Set<InetSocketAddress> backends) {
         Exchange current = exchange;
         InetSocketAddress backend = current == null ? null : current.backendAddress();
         return backend != null && backends.contains(backend);
     }
 
     /** Its backend was removed by a reload and the grace is over: cut the exchange. Runs on the loop. */
-    void cutForRemovedBackend() {
+    @Override
+    public void cutForRemovedBackend() {
         Exchange current = exchange;
         if (current != null) {
             current.cancel("backend removed by a reload, reload-grace over");
@@ -319,7 +338,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
      * something (a response being written out, a pipelined request read and held) finishes it first: the next
      * response says {@code Connection: close}. Runs on the loop.
      */
-    void drain() {
+    @Override
+    public void drain(long closeAtNanos, int closeCode) {
         closeWhenDone = true;
         if (exchange == null && !closed && !closing && !resumeWhenWritable && decoder.heldBytes() == 0) {
             closeAfterFlush();
@@ -430,13 +450,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         }
         loopWheel.unregister(timer);
         timer = null;
+        leaveRegistry(); // the tunnel registers itself
         Channel down = c.channel();
         Channel up = upstream.channel();
         ChannelPipeline downPipeline = down.pipeline();
         downPipeline.remove(FrontendInitializer.ENCODER);
         upstream.removeEncoder();
         Duration idle = settings().timeouts().tunnelIdle();
-        Tunnel tunnel = Tunnel.create(down, up, upstream.backend().address(), loopWheel, idle.toNanos(),
+        Tunnel tunnel = Tunnel.create(down, up, upstream.backend().address(), loopWheel,
+                frontend.connections().get(down.eventLoop()), settings().configVersion(), idle.toNanos(),
                 frontend.tunnelMeters(), onTunnelClose);
         upstream.handOver(tunnel::relayUpstreamInPlaceOf);
         tunnel.relayDownstreamInPlaceOf(this);
@@ -499,8 +521,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     }
 
     /** The client connection (a stop closes it and waits). */
-    Channel channel() {
-        return context().channel();
+    @Override
+    public List<Channel> channels() {
+        return List.of(context().channel());
     }
 
     private ChannelHandlerContext context() {

@@ -6,7 +6,6 @@ import io.netty.util.concurrent.Ticker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,9 +20,6 @@ import org.slf4j.LoggerFactory;
  * whose owner extends its own deadline lazily (inactivity timeouts: the owner notes "last activity" in a
  * field) is simply told when the old deadline passes and re-arms itself then, so busy connections cost a
  * field write per read, not a relink.
- *
- * <p>Every entry is linked into exactly one list: a bucket when armed, the parked list when not. So the wheel
- * also knows every connection of its loop ({@link #forEachOwner}), which drain uses.
  *
  * <p>Concurrency note: not thread-safe by design. Every method must be called on {@link #loop()}.
  */
@@ -165,16 +161,6 @@ public final class TimerWheel {
         return size;
     }
 
-    /** Visits every registered owner, armed or not. The action must not register or unregister entries. */
-    public void forEachOwner(Consumer<Owner> action) {
-        List<Owner> owners = new ArrayList<>(size);
-        collect(parked, owners);
-        for (Entry head : buckets) {
-            collect(head, owners);
-        }
-        owners.forEach(action);
-    }
-
     /** Stops ticking. Entries are left as they are; their channels close with the loop. */
     public void stop() {
         ScheduledFuture<?> task = tickTask;
@@ -244,11 +230,5 @@ public final class TimerWheel {
         entry.next.prev = entry.prev;
         entry.prev = entry;
         entry.next = entry;
-    }
-
-    private static void collect(Entry head, List<Owner> into) {
-        for (Entry entry = head.next; entry != head; entry = entry.next) {
-            into.add(entry.owner);
-        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.fourtuple.gateway.tunnel;
 
+import dev.fourtuple.gateway.connection.ClientConnection;
+import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -10,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * <p>An idle tunnel holds exactly this object, two {@link TunnelRelayHandler}s and the two channels: no
  * buffer (reads allocate per read and release after the write), no timer task.
  */
-public final class Tunnel implements TimerWheel.Owner {
+public final class Tunnel implements TimerWheel.Owner, ClientConnection {
     /** Time a closing tunnel gives each side to take what was left for it. */
     private static final long FLUSH_GRACE_NANOS = TimeUnit.SECONDS.toNanos(30);
 
@@ -28,6 +31,8 @@ public final class Tunnel implements TimerWheel.Owner {
     private final InetSocketAddress backend;
     private final TimerWheel wheel;
     private final TimerWheel.Entry entry;
+    private final ConnectionRegistry registry;
+    private final ConnectionRegistry.Registration registration;
     private final long idleTimeoutNanos;
     private final TunnelMeters meters;
     private final Runnable onClose;
@@ -45,7 +50,8 @@ public final class Tunnel implements TimerWheel.Owner {
     private int pendingDrainCode;
 
     private Tunnel(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
-            long idleTimeoutNanos, TunnelMeters meters, Runnable onClose) {
+            ConnectionRegistry registry, int configVersion, long idleTimeoutNanos, TunnelMeters meters,
+            Runnable onClose) {
         this.downstream = downstream;
         this.upstream = upstream;
         this.backend = backend;
@@ -54,6 +60,8 @@ public final class Tunnel implements TimerWheel.Owner {
         this.meters = meters;
         this.onClose = onClose;
         this.entry = wheel.register(this);
+        this.registry = registry;
+        this.registration = registry.add(this, configVersion);
         this.lastActivity = wheel.now();
     }
 
@@ -62,15 +70,18 @@ public final class Tunnel implements TimerWheel.Owner {
      * {@link #relayDownstreamInPlaceOf}), has each side remove its HTTP decoder, then calls {@link #start()}.
      *
      * @param backend          the backend address the upstream channel is connected to
+     * @param registry         the loop's connections, which the tunnel joins (under {@code configVersion})
      * @param idleTimeoutNanos close after this long without a byte either way; 0 = never
      * @param onClose          runs once when the tunnel closes (e.g. to release the backend's count)
      */
     public static Tunnel create(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
-            long idleTimeoutNanos, TunnelMeters meters, Runnable onClose) {
-        return new Tunnel(downstream, upstream, backend, wheel, idleTimeoutNanos, meters, onClose);
+            ConnectionRegistry registry, int configVersion, long idleTimeoutNanos, TunnelMeters meters,
+            Runnable onClose) {
+        return new Tunnel(downstream, upstream, backend, wheel, registry, configVersion, idleTimeoutNanos, meters,
+                onClose);
     }
 
-    /** Both channels, client's first (a stop closes them and waits). */
+    @Override
     public List<Channel> channels() {
         return List.of(downstream, upstream);
     }
@@ -154,9 +165,20 @@ public final class Tunnel implements TimerWheel.Owner {
         closeAtBoundaries();
     }
 
+    @Override
+    public boolean uses(Set<InetSocketAddress> backends) {
+        return backends.contains(backend);
+    }
+
+    @Override
+    public void cutForRemovedBackend() {
+        close();
+    }
+
     /** A drain: {@link #closeGracefully} at {@code atNanos} on the wheel's clock (the tunnel's own wheel entry). */
-    public void drainAt(long atNanos, int code) {
-        if (closed) {
+    @Override
+    public void drain(long atNanos, int code) {
+        if (closed || code == 0) {
             return;
         }
         drainAt = atNanos == 0 ? 1 : atNanos;
@@ -190,6 +212,7 @@ public final class Tunnel implements TimerWheel.Owner {
             forceClose(downstream);
             forceClose(upstream);
             wheel.unregister(entry);
+            registry.remove(registration);
             return;
         }
         if (drainAt != 0 && nowNanos - drainAt >= 0) {
@@ -238,6 +261,7 @@ public final class Tunnel implements TimerWheel.Owner {
     private void leaveWheelIfBothClosed() {
         if (!downstream.isActive() && !upstream.isActive()) {
             wheel.unregister(entry);
+            registry.remove(registration);
         }
     }
 

@@ -14,6 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fourtuple.gateway.config.BalancerKind;
 import dev.fourtuple.gateway.config.ClusterConfig;
 import dev.fourtuple.gateway.config.Limits;
+import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.config.RouteConfig;
 import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.config.UpstreamSettings;
@@ -126,8 +127,9 @@ class HttpProxyHandlerTest {
                 Duration.ZERO, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ZERO);
         Limits limits = new Limits(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_BODY, 0);
         frontends = new Frontends(new AtomicReference<>(new FrontendSettings(router, timeouts, limits,
-                SocketOptions.of(SOCKET, TransportKind.NIO, "downstream"))),
-                wheels, connector, meters, new TunnelMeters(registry), problems, admissionOff(registry));
+                SocketOptions.of(SOCKET, TransportKind.NIO, "downstream"), 1)),
+                wheels, PerLoop.of(List.of(loop), ConnectionRegistry::new),
+                connector, meters, new TunnelMeters(registry), problems, admissionOff(registry));
         initializer = frontends.initializer(new ListenerIdentity("test", false), null);
     }
 

@@ -183,9 +183,6 @@ class TimerWheelTest {
         advanceTo(3_000);
         assertThat(owner.firedAtMs).isEmpty();
         assertThat(wheel.size()).isEqualTo(1);
-        List<TimerWheel.Owner> owners = new ArrayList<>();
-        wheel.forEachOwner(owners::add);
-        assertThat(owners).containsExactly(other);
     }
 
     @Test
@@ -275,30 +272,6 @@ class TimerWheelTest {
 
         assertThat(fired).hasSize(1);
         assertThat(wheel.size()).isEqualTo(2);
-    }
-
-    @Test
-    void forEachOwnerVisitsArmedAndDisarmedEntries() {
-        Recorder armed = new Recorder();
-        Recorder neverArmed = new Recorder();
-        Recorder disarmed = new Recorder();
-        Recorder fired = new Recorder();
-        Recorder gone = new Recorder();
-        wheel.scheduleAfter(wheel.register(armed), TimeUnit.MINUTES.toNanos(10));
-        wheel.register(neverArmed);
-        TimerWheel.Entry disarmedEntry = wheel.register(disarmed);
-        wheel.scheduleAfter(disarmedEntry, TimeUnit.SECONDS.toNanos(1));
-        wheel.disarm(disarmedEntry);
-        wheel.scheduleAfter(wheel.register(fired), TimeUnit.SECONDS.toNanos(1));
-        wheel.unregister(wheel.register(gone));
-        advanceTo(2_000);
-        assertThat(fired.firedAtMs).hasSize(1);
-
-        List<TimerWheel.Owner> visited = new ArrayList<>();
-        wheel.forEachOwner(visited::add);
-
-        assertThat(visited).containsExactlyInAnyOrder(armed, neverArmed, disarmed, fired);
-        assertThat(wheel.size()).isEqualTo(4);
     }
 
     @Test

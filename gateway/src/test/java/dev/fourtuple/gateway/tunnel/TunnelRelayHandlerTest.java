@@ -3,6 +3,7 @@ package dev.fourtuple.gateway.tunnel;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
@@ -43,7 +44,7 @@ class TunnelRelayHandlerTest {
         up = new EmbeddedChannel();
         down.freezeTime();
         wheel = TimerWheel.start(down.eventLoop());
-        tunnel = Tunnel.create(down, up, BACKEND, wheel, IDLE.toNanos(), meters, onCloseRuns::incrementAndGet);
+        tunnel = Tunnel.create(down, up, BACKEND, wheel, new ConnectionRegistry(wheel.loop()), 1, IDLE.toNanos(), meters, onCloseRuns::incrementAndGet);
         down.pipeline().addLast(TunnelRelayHandler.NAME, tunnel.downstreamRelay());
         up.pipeline().addLast(TunnelRelayHandler.NAME, tunnel.upstreamRelay());
         tunnel.start();
@@ -232,7 +233,7 @@ class TunnelRelayHandlerTest {
         EmbeddedChannel otherUp = new EmbeddedChannel();
         otherDown.freezeTime();
         TimerWheel otherWheel = TimerWheel.start(otherDown.eventLoop());
-        Tunnel forever = Tunnel.create(otherDown, otherUp, BACKEND, otherWheel, 0, meters, () -> { });
+        Tunnel forever = Tunnel.create(otherDown, otherUp, BACKEND, otherWheel, new ConnectionRegistry(otherWheel.loop()), 1, 0, meters, () -> { });
         otherDown.pipeline().addLast(TunnelRelayHandler.NAME, forever.downstreamRelay());
         otherUp.pipeline().addLast(TunnelRelayHandler.NAME, forever.upstreamRelay());
         forever.start();
@@ -262,7 +263,7 @@ class TunnelRelayHandlerTest {
         otherUp.close(); // the backend left while the 101 was being relayed
         TimerWheel otherWheel = TimerWheel.start(otherDown.eventLoop());
         AtomicInteger closed = new AtomicInteger();
-        Tunnel late = Tunnel.create(otherDown, otherUp, BACKEND, otherWheel, IDLE.toNanos(), meters, closed::incrementAndGet);
+        Tunnel late = Tunnel.create(otherDown, otherUp, BACKEND, otherWheel, new ConnectionRegistry(otherWheel.loop()), 1, IDLE.toNanos(), meters, closed::incrementAndGet);
         otherDown.pipeline().addLast(TunnelRelayHandler.NAME, late.downstreamRelay());
 
         late.start();
