@@ -3,6 +3,14 @@ package dev.fourtuple.gateway;
 import dev.fourtuple.gateway.admission.AdmissionController;
 import dev.fourtuple.gateway.config.GatewayConfig;
 import dev.fourtuple.gateway.connection.ConnectionRegistry;
+import dev.fourtuple.gateway.connection.Departure;
+import dev.fourtuple.gateway.inbound.FrontendInitializer;
+import dev.fourtuple.gateway.inbound.IdleConnectionState;
+import dev.fourtuple.gateway.tunnel.TunnelState;
+import io.netty.channel.Channel;
+import io.netty.channel.unix.UnixChannel;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import dev.fourtuple.gateway.admission.AcceptGate;
 import dev.fourtuple.gateway.config.ListenerConfig;
 import dev.fourtuple.gateway.config.TlsSettings;
@@ -70,6 +78,8 @@ public final class Gateway implements AutoCloseable {
     private volatile int configVersion = 1;
     private volatile Instant configLoadedAt = Instant.now();
     private volatile boolean draining;
+    /** Listening sockets passed to a successor: no longer accepting here. */
+    private volatile boolean handingOver;
     private boolean stopped;
 
     /** The meter holders of every capability, handed around as one. */
@@ -114,6 +124,15 @@ public final class Gateway implements AutoCloseable {
      * @throws InterruptedException  when interrupted while binding
      */
     public static Gateway start(GatewayConfig config, MeterRegistry registry) throws InterruptedException {
+        return start(config, registry, Map.of());
+    }
+
+    /**
+     * Starts the gateway as {@link #start(GatewayConfig, MeterRegistry)}, serving on listening sockets a
+     * predecessor passed on ({@code adopted}: fds by listener name) instead of binding them.
+     */
+    public static Gateway start(GatewayConfig config, MeterRegistry registry, Map<String, List<Integer>> adopted)
+            throws InterruptedException {
         TransportKind transport = TransportSelector.selectAndLog(config.transport());
         EventLoops loops = EventLoops.start(transport, config.eventLoops(), "fourtuple-loop");
         AdmissionController admission = null;
@@ -134,12 +153,14 @@ public final class Gateway implements AutoCloseable {
             Frontends frontend = new Frontends(settings, wheels, connections, upstreams.connector(),
                     meters.inbound(), meters.tunnels(), meters.problems(), admission);
             for (ListenerConfig listenerConfig : config.listeners()) {
-                bound.add(bind(listenerConfig, loops, frontend, admission, meters.tls()));
+                bound.add(bind(listenerConfig, loops, frontend, admission, meters.tls(),
+                        adopted.get(listenerConfig.name())));
             }
             meters.tls().certificates(tlsOf(bound));
             for (BoundListener listener : bound) {
-                log.info("listening on {} ({}{}, {} socket(s), {} event loop(s), {})",
+                log.info("listening on {} ({}{}{}, {} socket(s), {} event loop(s), {})",
                         format(listener.sockets().address()), listener.config().name(),
+                        adopted.containsKey(listener.config().name()) ? ", taken over" : "",
                         listener.tls() == null ? "" : ", tls", listener.sockets().socketCount(), loops.loops().size(),
                         transport.configName());
             }
@@ -171,7 +192,8 @@ public final class Gateway implements AutoCloseable {
      * @throws BindFailedException   when its address cannot be bound
      */
     private static BoundListener bind(ListenerConfig config, EventLoops loops, Frontends frontend,
-            AdmissionController admission, TlsMeters tlsMeters) throws InterruptedException {
+            AdmissionController admission, TlsMeters tlsMeters, @Nullable List<Integer> adopted)
+            throws InterruptedException {
         ServerTls tls = null;
         TlsSettings tlsSettings = config.tls();
         if (tlsSettings != null) {
@@ -188,9 +210,11 @@ public final class Gateway implements AutoCloseable {
                 ? () -> admission.acceptHandler(serverTls.newGate(loopsPerSocket))
                 : admission.enabled() ? () -> admission.acceptHandler(AcceptGate.NONE) : null;
         try {
-            Listener sockets = Listener.bind(loops, config.listen(), config.backlog(),
-                    frontend.initializer(new ListenerIdentity(config.name(), serverTls != null), serverTls),
-                    parentHandler);
+            FrontendInitializer initializer = frontend.initializer(new ListenerIdentity(config.name(),
+                    serverTls != null), serverTls);
+            Listener sockets = adopted != null
+                    ? Listener.adopt(loops, adopted, config.backlog(), initializer, parentHandler)
+                    : Listener.bind(loops, config.listen(), config.backlog(), initializer, parentHandler);
             return new BoundListener(config, sockets, serverTls);
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             if (serverTls != null) {
@@ -373,8 +397,11 @@ public final class Gateway implements AutoCloseable {
         return keys;
     }
 
-    /** What of the listeners a reload cannot change: each one's name, address and whether TLS is on. */
-    private static List<String> shape(GatewayConfig config) {
+    /**
+     * What of the listeners a reload cannot change, and a successor must have the same of: each one's name,
+     * address and whether TLS is on, as {@code name@address[/tls]}.
+     */
+    public static List<String> shape(GatewayConfig config) {
         return config.listeners().stream()
                 .map(l -> l.name() + "@" + l.listen() + (l.tls() == null ? "" : "/tls"))
                 .toList();
@@ -449,7 +476,7 @@ public final class Gateway implements AutoCloseable {
 
     /** True once a drain began: the gateway is not ready for new clients. */
     public boolean draining() {
-        return draining;
+        return draining || handingOver;
     }
 
     /** Every upstream four-tuple slot with its use, for status and tests. */
@@ -487,6 +514,68 @@ public final class Gateway implements AutoCloseable {
 
     public AdmissionController admission() {
         return admission;
+    }
+
+    // ---- handover: what a predecessor passes on, and a successor resumes ----
+
+    /** Each listener's listening sockets (fds), by name, in config order. */
+    public Map<String, List<Integer>> listenerSockets() {
+        Map<String, List<Integer>> sockets = new LinkedHashMap<>();
+        for (BoundListener listener : listeners) {
+            sockets.put(listener.config().name(), listener.sockets().channels().stream()
+                    .map(channel -> ((UnixChannel) channel).fd().intValue()).toList());
+        }
+        return sockets;
+    }
+
+    /**
+     * Stops accepting, the sockets left open (a successor accepts on them now): each listening channel leaves
+     * its loop. Not ready from now on.
+     */
+    public void pauseListeners() {
+        handingOver = true;
+        for (BoundListener listener : listeners) {
+            listener.sockets().channels().forEach(channel -> channel.deregister().syncUninterruptibly());
+        }
+    }
+
+    /** The successor failed: accept again on the same sockets. */
+    public void resumeListeners() {
+        for (BoundListener listener : listeners) {
+            for (Channel channel : listener.sockets().channels()) {
+                channel.eventLoop().register(channel).syncUninterruptibly();
+            }
+        }
+        handingOver = false;
+    }
+
+    /** The successor holds the listening sockets: this process's copies close (the sockets live on there). */
+    public void releaseListeners() {
+        listeners.forEach(l -> l.sockets().close());
+    }
+
+    /** Every connection that can move now, to a successor: see {@link Frontends#depart}. */
+    public void depart(int max, Consumer<Departure> ready, BiConsumer<Integer, Integer> swept) {
+        frontend.depart(max, ready, swept);
+    }
+
+    /** Resumes a tunnel a predecessor passed on: its client and backend sockets and its state. */
+    public void resumeTunnel(int clientFd, int backendFd, TunnelState state, Consumer<Boolean> done) {
+        InetSocketAddress address = state.backendAddress();
+        Backend backend = null;
+        for (Cluster cluster : upstreams.clusters().values()) {
+            for (Backend candidate : cluster.backends()) {
+                if (candidate.address().equals(address)) {
+                    backend = candidate;
+                }
+            }
+        }
+        frontend.resumeTunnel(loops.transport(), clientFd, backendFd, state, backend, address, done);
+    }
+
+    /** Resumes a client connection a predecessor passed on idle between requests. */
+    public void resumeIdle(int fd, IdleConnectionState state, Consumer<Boolean> done) {
+        frontend.resumeIdle(loops.transport(), fd, state, done);
     }
 
     /**

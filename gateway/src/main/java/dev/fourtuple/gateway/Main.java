@@ -21,7 +21,10 @@ import dev.fourtuple.gateway.transport.TransportSelector;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import dev.fourtuple.gateway.handover.Message;
+import dev.fourtuple.gateway.handover.UpgradeRequest;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,7 +34,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 
 /**
- * The command line: {@code run} (default), {@code check}, {@code doctor}, {@code demo}, {@code echo-backend},
+ * The command line: {@code run} (default), {@code check}, {@code doctor}, {@code upgrade}, {@code demo},
+ * {@code echo-backend},
  * {@code help}; each command takes only its own flags ({@link CommandLine}).
  * Exit codes: 0 ok, 1 the gateway could not start (e.g. the port is taken), 2 bad usage or invalid config.
  */
@@ -58,9 +62,14 @@ public final class Main {
     static final Command ECHO_BACKEND = new Command("echo-backend", "IP:PORT [NAME]",
             "an HTTP/WebSocket echo backend (tests, benchmarks)", List.of(), "IP:PORT [NAME]",
             "the address to listen on (port 0: any free port); NAME goes in X-Backend (default: IP:PORT)", 1, 2);
+    static final Command UPGRADE = new Command("upgrade", "--config FILE",
+            "have the running gateway start its successor, which takes over its listeners and connections "
+                    + "(exit 0 once it has, 1 if it failed)", List.of(CONFIG), "", "", 0, 0);
     static final Command HELP = new Command("help", "[COMMAND]", "the usage of every command, or of one",
-            List.of(), "COMMAND", "one of: run, check, doctor, demo, echo-backend", 0, 1);
-    private static final List<Command> COMMANDS = List.of(RUN, CHECK, DOCTOR, DEMO, ECHO_BACKEND, HELP);
+            List.of(), "COMMAND", "one of: run, check, doctor, upgrade, demo, echo-backend", 0, 1);
+    private static final List<Command> COMMANDS = List.of(RUN, CHECK, DOCTOR, UPGRADE, DEMO, ECHO_BACKEND, HELP);
+    /** How long {@code upgrade} waits beyond the drain-timeout for the successor to have taken over. */
+    private static final Duration UPGRADE_MARGIN = Duration.ofMinutes(1);
 
     private Main() {
     }
@@ -90,6 +99,7 @@ public final class Main {
                 case "run" -> serve(config(command, parsed), err);
                 case "check" -> check(config(command, parsed), out, err);
                 case "doctor" -> doctor(config(command, parsed), parsed, out, err);
+                case "upgrade" -> upgrade(config(command, parsed), out, err);
                 case "demo" -> Demo.run(out, err);
                 case "echo-backend" -> echoBackend(parsed.arguments(), out);
                 default -> help(parsed.arguments(), out);
@@ -184,6 +194,30 @@ public final class Main {
         return report.belowMaxConnections() ? FAILED : OK;
     }
 
+    private static int upgrade(Path file, PrintStream out, PrintStream err) throws InterruptedException {
+        GatewayConfig config;
+        try {
+            config = ConfigLoader.load(file);
+        } catch (ConfigProblems e) {
+            printProblems(file.toString(), e, err);
+            return INVALID;
+        }
+        Path socket = config.ops().handoverSocket();
+        if (socket == null) {
+            err.println(file + ": handover.socket is off: there is no running gateway to upgrade through (set it, "
+                    + "restart once, then upgrade)");
+            return INVALID;
+        }
+        try {
+            Message.Outcome outcome = UpgradeRequest.send(socket, config.timeouts().drain().plus(UPGRADE_MARGIN));
+            (outcome.ok() ? out : err).println("upgrade: " + outcome.message());
+            return outcome.ok() ? OK : FAILED;
+        } catch (IOException e) {
+            err.println("upgrade: " + e.getMessage());
+            return FAILED;
+        }
+    }
+
     private static int serve(Path file, PrintStream err) throws InterruptedException {
         GatewayConfig config;
         try {
@@ -206,6 +240,12 @@ public final class Main {
             Service service = started.getNow(null);
             if (service != null) {
                 service.reload();
+            }
+        });
+        Signals.onUpgrade(() -> {
+            Service service = started.getNow(null);
+            if (service != null) {
+                service.upgrade();
             }
         });
         try {

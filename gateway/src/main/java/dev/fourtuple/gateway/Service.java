@@ -22,7 +22,19 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fourtuple.gateway.connection.Departure;
+import dev.fourtuple.gateway.handover.Message;
+import dev.fourtuple.gateway.handover.Predecessor;
+import dev.fourtuple.gateway.handover.Takeover;
+import dev.fourtuple.gateway.inbound.IdleConnectionState;
+import dev.fourtuple.gateway.tunnel.TunnelState;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -38,11 +50,15 @@ import org.slf4j.LoggerFactory;
 final class Service implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Service.class);
 
+    /** Each step of a takeover (the answer to hello, the listening sockets) must come within this. */
+    private static final Duration HANDOVER_STEP = Duration.ofSeconds(30);
+
     private final @Nullable Path file;
     private final PrometheusMeterRegistry registry;
     private final Gateway gateway;
-    private final @Nullable AdminServer admin;
+    private volatile @Nullable AdminServer admin;
     private final SystemdNotifier notifier;
+    private volatile @Nullable Predecessor predecessor;
 
     private Service(@Nullable Path file, PrometheusMeterRegistry registry, Gateway gateway,
             @Nullable AdminServer admin, SystemdNotifier notifier) {
@@ -54,16 +70,33 @@ final class Service implements AutoCloseable {
     }
 
     /**
-     * Starts everything, then tells systemd READY=1.
+     * Starts everything, then tells systemd READY=1. With a handover socket on which a process serves, takes
+     * everything over from it first (its listening sockets, then its connections) and tells systemd it is the
+     * main process now.
      *
      * @param file the config file reloads re-read, or null when there is none (demo)
+     * @throws IllegalStateException when the running process refuses the handover (other listeners)
+     * @throws UncheckedIOException  when a handover that began broke off before this process held the listeners
      */
     static Service start(GatewayConfig config, @Nullable Path file) throws InterruptedException {
         LoggingSetup.forJournal();
         LoggingSetup.apply(config.ops());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         bindJvmMeters(registry);
-        Gateway gateway = Gateway.start(config, registry);
+        Path handover = config.ops().handoverSocket();
+        Takeover takeover = handover == null ? null : takeover(handover, config);
+        Gateway gateway;
+        try {
+            gateway = Gateway.start(config, registry, takeover == null ? Map.of() : takeover.listenerSockets());
+        } catch (RuntimeException | InterruptedException e) {
+            if (takeover != null) {
+                takeover.close(); // the predecessor goes on serving: its copies of the sockets never closed
+            }
+            throw e;
+        }
+        if (takeover != null) {
+            resumeConnections(takeover, gateway);
+        }
         new NettyEventExecutorMetrics(List.<EventExecutor>copyOf(gateway.eventLoops())).bindTo(registry);
         AdminServer admin = null;
         SystemdNotifier notifier = SystemdNotifier.fromEnvironment(System.getenv());
@@ -80,9 +113,133 @@ final class Service implements AutoCloseable {
             throw BindFailedException.of("admin.listen", config.ops().admin().listen(), e);
         }
         Service service = new Service(file, registry, gateway, admin, notifier);
-        notifier.ready("serving on " + Gateway.format(gateway.address()));
+        if (takeover != null) {
+            notifier.readyAsMain("serving on " + Gateway.format(gateway.address()) + ", taken over from pid "
+                    + takeover.predecessorPid());
+        } else {
+            notifier.ready("serving on " + Gateway.format(gateway.address()));
+        }
         notifier.startWatchdog(service::loopsAnswer);
+        if (handover != null) {
+            try {
+                service.predecessor = Predecessor.listen(handover, service.new HandoverHost());
+            } catch (IllegalStateException e) {
+                log.error("{}; upgrades without disconnecting are off until a restart", e.getMessage());
+            }
+        }
         return service;
+    }
+
+    private static @Nullable Takeover takeover(Path socket, GatewayConfig config) throws InterruptedException {
+        try {
+            return Takeover.connect(socket, Gateway.shape(config), HANDOVER_STEP);
+        } catch (Takeover.RefusedException e) {
+            throw new IllegalStateException(e.getMessage() + "; not started", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Resumes what the predecessor passes on, until it says it is done. This process serves on the listening
+     * sockets already, so a predecessor that breaks off now is logged, not fatal: what it had not passed on
+     * stays with it.
+     */
+    private static void resumeConnections(Takeover takeover, Gateway gateway) throws InterruptedException {
+        takeover.accepting((kind, fds, state, done) -> resume(gateway, kind, fds, state, done));
+        try {
+            Message.Done done = takeover.awaitDone(gateway.config().timeouts().drain().plus(HANDOVER_STEP));
+            log.info("took over from pid {}: {} connection(s) resumed here ({} could not be), {} left with it to "
+                    + "drain", takeover.predecessorPid(), takeover.resumed(), takeover.failed(), done.left());
+        } catch (IOException e) {
+            log.error("handover from pid {} broke off after {} connection(s): {}; serving on", takeover.predecessorPid(),
+                    takeover.resumed(), e.getMessage());
+        } finally {
+            takeover.close();
+        }
+    }
+
+    /** One connection passed on: its kind names its state's record, its sockets come client's first. */
+    private static void resume(Gateway gateway, String kind, List<Integer> fds, JsonNode state,
+            Consumer<Boolean> done) {
+        if (TunnelState.KIND.equals(kind) && fds.size() == 2) {
+            gateway.resumeTunnel(fds.get(0), fds.get(1), Takeover.read(state, TunnelState.class), done);
+        } else if (IdleConnectionState.KIND.equals(kind) && fds.size() == 1) {
+            gateway.resumeIdle(fds.get(0), Takeover.read(state, IdleConnectionState.class), done);
+        } else {
+            throw new IllegalArgumentException("a " + kind + " with " + fds.size() + " socket(s) is nothing this "
+                    + "version resumes");
+        }
+    }
+
+    /** SIGUSR2 and {@code fourtuple upgrade}: start a successor that takes everything over. */
+    void upgrade() {
+        Predecessor handover = predecessor;
+        if (handover == null) {
+            log.warn("SIGUSR2: handover.socket is off: no upgrade without disconnecting (restart instead)");
+            return;
+        }
+        handover.upgrade();
+    }
+
+    /** What this process offers a successor. */
+    private final class HandoverHost implements Predecessor.Host {
+        @Override
+        public List<String> listeners() {
+            return Gateway.shape(gateway.config());
+        }
+
+        @Override
+        public Map<String, List<Integer>> listenerSockets() {
+            return gateway.listenerSockets();
+        }
+
+        @Override
+        public void pauseListeners() {
+            gateway.pauseListeners();
+        }
+
+        @Override
+        public void resumeListeners() {
+            gateway.resumeListeners();
+        }
+
+        @Override
+        public void releaseListeners() {
+            gateway.releaseListeners();
+        }
+
+        @Override
+        public void depart(int max, Consumer<Departure> ready, BiConsumer<Integer, Integer> swept) {
+            gateway.depart(max, ready, swept);
+        }
+
+        @Override
+        public long connections() {
+            return gateway.inboundMeters().active();
+        }
+
+        @Override
+        public boolean serving() {
+            return !gateway.draining();
+        }
+
+        @Override
+        public void handedOver(long moved, long left) {
+            AdminServer server = admin;
+            admin = null;
+            if (server != null) {
+                server.close(); // the successor binds the admin address next
+            }
+        }
+
+        @Override
+        public void drainAndExit() {
+            // Not STOPPING=1: systemd's main process is the successor now, and this is not the service stopping.
+            gateway.drainAndStop(gateway.config().timeouts().drain());
+            close();
+            System.exit(0);
+        }
     }
 
     private static void bindJvmMeters(PrometheusMeterRegistry registry) {
@@ -155,6 +312,10 @@ final class Service implements AutoCloseable {
 
     /** SIGTERM: STOPPING=1, drain up to drain-timeout, stop. */
     void drainAndStop() {
+        Predecessor handover = predecessor;
+        if (handover != null) {
+            handover.close(); // no successor takes over a process that is stopping
+        }
         notifier.stopping();
         Duration timeout = gateway.config().timeouts().drain();
         gateway.drainAndStop(timeout);
@@ -163,6 +324,11 @@ final class Service implements AutoCloseable {
 
     @Override
     public void close() {
+        Predecessor handover = predecessor;
+        predecessor = null;
+        if (handover != null) {
+            handover.close();
+        }
         gateway.close();
         AdminServer server = admin;
         if (server != null) {

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * A client connection as its loop's {@link ConnectionRegistry} sees it: an HTTP connection between or within
@@ -26,4 +27,15 @@ public interface ClientConnection {
 
     /** Its channels, client's first: a stop closes them and waits. */
     List<Channel> channels();
+
+    /**
+     * Starts moving it to a successor process, if it can move now (its state fits in a record: a plaintext
+     * tunnel, an HTTP connection idle between requests; nothing in flight, nothing unwritten): quiets it and
+     * hands {@code ready}, on its loop, its {@link Departure}. From this call on it ignores its deadlines.
+     *
+     * @return false when it cannot move now ({@code ready} is not called); a later try may succeed
+     */
+    default boolean depart(Consumer<Departure> ready) {
+        return false;
+    }
 }

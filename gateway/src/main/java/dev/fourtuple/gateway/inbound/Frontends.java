@@ -12,6 +12,20 @@ import java.net.InetSocketAddress;
 import io.netty.channel.ChannelFuture;
 import io.netty.util.concurrent.Future;
 import java.time.Duration;
+import dev.fourtuple.gateway.connection.Departure;
+import dev.fourtuple.gateway.transport.TransportKind;
+import dev.fourtuple.gateway.tunnel.Tunnel;
+import dev.fourtuple.gateway.tunnel.TunnelState;
+import dev.fourtuple.gateway.upstream.Backend;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -36,6 +50,10 @@ public final class Frontends {
     private final ProblemLog problems;
     private final AdmissionController admission;
     private volatile boolean draining;
+    /** Each listener's initializer, by name: a connection taken over idle rejoins its listener's. */
+    private final Map<String, FrontendInitializer> initializers = new ConcurrentHashMap<>();
+    /** Round robin over the loops for connections taken over from a predecessor. */
+    private final AtomicInteger nextLoop = new AtomicInteger();
 
     public Frontends(AtomicReference<FrontendSettings> settings, PerLoop<TimerWheel> wheels,
             PerLoop<ConnectionRegistry> connections, UpstreamConnector connector, InboundMeters meters,
@@ -54,7 +72,110 @@ public final class Frontends {
     public FrontendInitializer initializer(ListenerIdentity listener, @Nullable ServerTls tls) {
         Frontend frontend = new Frontend(listener, settings::get, wheels, connections, connector, meters,
                 tunnelMeters, problems, () -> draining);
-        return new FrontendInitializer(frontend, settings, admission, tls);
+        FrontendInitializer initializer = new FrontendInitializer(frontend, settings, admission, tls);
+        initializers.put(listener.name(), initializer);
+        return initializer;
+    }
+
+    /**
+     * Resumes a plaintext tunnel a predecessor process passed on (its client and backend sockets), on the next
+     * loop; {@code done} is told, on that loop, whether it runs here now. {@code backend} is this process's
+     * backend at that address (null when this config has none: the tunnel still runs, counted nowhere).
+     */
+    public void resumeTunnel(TransportKind transport, int clientFd, int backendFd, TunnelState state,
+            @Nullable Backend backend, InetSocketAddress backendAddress, Consumer<Boolean> done) {
+        TimerWheel wheel = nextWheel();
+        EventLoop loop = wheel.loop();
+        Channel down = adoptable(transport.adoptSocket(clientFd));
+        Channel up = adoptable(transport.adoptSocket(backendFd));
+        loop.register(down).addListener(d -> loop.register(up).addListener(u -> loop.execute(() -> {
+            if (!d.isSuccess() || !u.isSuccess()) {
+                down.close();
+                up.close();
+                done.accept(false);
+                return;
+            }
+            meters.opened(down);
+            Runnable onClose = () -> { };
+            if (backend != null) {
+                connector.adopt(up, backend);
+                backend.started();
+                onClose = backend::finished;
+            }
+            Tunnel.resume(down, up, state, backendAddress, wheel, connections.get(loop),
+                    settings.get().configVersion(), settings.get().timeouts().tunnelIdle().toNanos(), tunnelMeters,
+                    onClose);
+            done.accept(true);
+        })));
+    }
+
+    /**
+     * Resumes a plaintext client connection a predecessor passed on idle between requests, on the next loop, in
+     * its listener's pipeline; what the predecessor read of its next request is decoded first.
+     */
+    public void resumeIdle(TransportKind transport, int fd, IdleConnectionState state, Consumer<Boolean> done) {
+        FrontendInitializer initializer = initializers.get(state.listener());
+        if (initializer == null) {
+            done.accept(false);
+            return;
+        }
+        TimerWheel wheel = nextWheel();
+        EventLoop loop = wheel.loop();
+        Channel channel = adoptable(transport.adoptSocket(fd));
+        channel.attr(HttpProxyHandler.RESUMED_IDLE_FOR).set(state.idleForNanos());
+        channel.pipeline().addLast(initializer);
+        loop.register(channel).addListener(registered -> loop.execute(() -> {
+            if (!registered.isSuccess()) {
+                channel.close();
+                done.accept(false);
+                return;
+            }
+            if (state.held().length > 0) {
+                channel.pipeline().fireChannelRead(Unpooled.wrappedBuffer(state.held()));
+                channel.pipeline().fireChannelReadComplete();
+            }
+            done.accept(true);
+        }));
+    }
+
+    private TimerWheel nextWheel() {
+        List<TimerWheel> all = List.copyOf(wheels.all());
+        return all.get(Math.floorMod(nextLoop.getAndIncrement(), all.size()));
+    }
+
+    /** The options the proxy owns on every connection, as the listener and the connector set them. */
+    private static Channel adoptable(Channel channel) {
+        channel.config().setOption(ChannelOption.AUTO_READ, false);
+        channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        return channel;
+    }
+
+    /**
+     * A handover's sweep: offers every connection of every loop that can move now to {@code departures}, at most
+     * {@code max} in all (split over the loops), then tells {@code swept} how many started moving and how many
+     * connections the loops still hold. Never waits: each loop does its part when it gets to it.
+     */
+    public void depart(int max, Consumer<Departure> departures, BiConsumer<Integer, Integer> swept) {
+        List<ConnectionRegistry> all = List.copyOf(connections.all());
+        int perLoop = Math.max(1, max / all.size());
+        AtomicInteger loopsLeft = new AtomicInteger(all.size());
+        AtomicInteger started = new AtomicInteger();
+        AtomicInteger remaining = new AtomicInteger();
+        for (ConnectionRegistry registry : all) {
+            registry.loop().execute(() -> {
+                int[] count = {0};
+                registry.forEachConnection(connection -> {
+                    if (count[0] < perLoop && connection.depart(departures)) {
+                        count[0]++;
+                    }
+                });
+                started.addAndGet(count[0]);
+                remaining.addAndGet(registry.size());
+                if (loopsLeft.decrementAndGet() == 0) {
+                    swept.accept(started.get(), remaining.get());
+                }
+            });
+        }
     }
 
     /**

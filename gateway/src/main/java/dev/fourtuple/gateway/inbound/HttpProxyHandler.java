@@ -3,6 +3,8 @@ package dev.fourtuple.gateway.inbound;
 import dev.fourtuple.gateway.config.Limits;
 import dev.fourtuple.gateway.connection.ClientConnection;
 import dev.fourtuple.gateway.connection.ConnectionRegistry;
+import dev.fourtuple.gateway.connection.Departure;
+import dev.fourtuple.gateway.connection.Quiesce;
 import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
@@ -35,6 +37,8 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
+import io.netty.util.AttributeKey;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -53,6 +57,8 @@ import org.slf4j.LoggerFactory;
  */
 final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner, ClientConnection {
     private static final Logger log = LoggerFactory.getLogger(HttpProxyHandler.class);
+    /** On a connection taken over from a predecessor: how long it had idled there (nanoseconds). */
+    static final AttributeKey<Long> RESUMED_IDLE_FOR = AttributeKey.valueOf("fourtuple.resumed.idle.for");
     /** How long a closing connection keeps reading (and discarding) after its last response: RFC 9112 §9.6. */
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
     /** The time a closing connection has to take its last response when idle-timeout is off. */
@@ -78,6 +84,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     private boolean inputEnded;
     /** The last exchange ended while the client was not reading: the next starts when it drains. */
     private boolean resumeWhenWritable;
+    /** When the last exchange ended (the loop's clock): a move to a successor takes how long it has idled. */
+    private long idleSince;
+    /** On its way to a successor process: its deadlines are ignored. */
+    private boolean departing;
 
     HttpProxyHandler(Frontend frontend, FrontendRequestDecoder decoder, FrontendResponseEncoder encoder) {
         this.frontend = frontend;
@@ -97,8 +107,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         wheel = loopWheel;
         timer = loopWheel.register(this);
         registration = frontend.connections().get(ctx.channel().eventLoop()).add(this, settings().configVersion());
-        headPending = true; // the first head is due from the accept on: a client that sends nothing gets 408
-        loopWheel.scheduleAfter(timer, settings().timeouts().header().toNanos());
+        Long idleFor = ctx.channel().hasAttr(RESUMED_IDLE_FOR) ? ctx.channel().attr(RESUMED_IDLE_FOR).getAndSet(null)
+                : null;
+        if (idleFor != null) {
+            // Taken over idle from a predecessor process: its idle-timeout goes on where it was.
+            idleSince = loopWheel.now() - idleFor;
+            Duration idle = settings().timeouts().idle();
+            if (!Timeouts.isOff(idle)) {
+                loopWheel.schedule(timer, idleSince + idle.toNanos());
+            }
+        } else {
+            headPending = true; // the first head is due from the accept on: a client that sends nothing gets 408
+            loopWheel.scheduleAfter(timer, settings().timeouts().header().toNanos());
+        }
         closeWhenDone = frontend.draining().getAsBoolean();
         ctx.read();
     }
@@ -287,6 +308,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
 
     @Override
     public void onDeadline(long nowNanos) {
+        if (departing) {
+            return; // its deadlines go with it
+        }
         if (closing) {
             // Lingering is over, or the last response could not be written out in time (a client that does
             // not read): it had its time, nothing more is owed it.
@@ -306,6 +330,67 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         } else {
             abort(); // idle keep-alive connection: the normal end of a connection
         }
+    }
+
+    /**
+     * Moves to a successor when idle between requests on a plaintext listener, with nothing held and nothing
+     * unwritten: exactly the state a fresh connection has, plus how long it has idled.
+     */
+    @Override
+    public boolean depart(Consumer<Departure> ready) {
+        ChannelHandlerContext c = ctx;
+        if (c == null || departing || exchange != null || headPending || closing || lingering || closed || inputEnded
+                || closeWhenDone || resumeWhenWritable || decoder.heldBytes() > 0 || frontend.listener().tls()
+                || !(c.pipeline().first() instanceof FrontendResponseEncoder) || !Quiesce.canMove(c.channel())) {
+            return false;
+        }
+        departing = true;
+        long idleFor = now() - idleSince;
+        Quiesce.hold(List.of(c.channel()), held -> {
+            if (held == null) {
+                left();
+                return;
+            }
+            IdleConnectionState state = new IdleConnectionState(frontend.listener().name(), idleFor, held.get(0));
+            ready.accept(new Departure() {
+                @Override
+                public String kind() {
+                    return IdleConnectionState.KIND;
+                }
+
+                @Override
+                public List<Channel> channels() {
+                    return List.of(c.channel());
+                }
+
+                @Override
+                public Object state() {
+                    return state;
+                }
+
+                @Override
+                public void arrived() {
+                    c.channel().eventLoop().execute(HttpProxyHandler.this::left);
+                }
+
+                @Override
+                public void lost() {
+                    arrived(); // either way it ends here; the client sees a close only if the successor lost it
+                }
+            });
+        });
+        return true;
+    }
+
+    /** No longer this process's connection: its socket closes here (the successor's copy, if any, lives on). */
+    private void left() {
+        closed = true;
+        TimerWheel loopWheel = wheel;
+        if (loopWheel != null && timer != null) {
+            loopWheel.unregister(timer);
+        }
+        leaveRegistry();
+        context().channel().close();
     }
 
     private void leaveRegistry() {
@@ -356,10 +441,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             return;
         }
         Duration idle = settings().timeouts().idle();
+        idleSince = now();
         if (Timeouts.isOff(idle)) {
             disarm();
         } else {
-            arm(now() + idle.toNanos());
+            arm(idleSince + idle.toNanos());
         }
         resumeNext();
     }

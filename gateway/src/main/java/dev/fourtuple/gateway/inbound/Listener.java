@@ -3,7 +3,9 @@ package dev.fourtuple.gateway.inbound;
 import dev.fourtuple.gateway.transport.EventLoops;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.unix.UnixChannelOption;
@@ -46,10 +48,11 @@ public final class Listener {
             @Nullable Supplier<ChannelHandler> parentHandler) throws InterruptedException {
         List<Channel> bound = new ArrayList<>();
         InetSocketAddress target = requested;
+        ChannelFactory<? extends ServerChannel> sockets = loops.transport().serverChannelFactory(requested.getAddress());
         try {
             if (loops.transport().isNative()) {
                 for (EventLoop loop : loops.loops()) {
-                    Channel channel = bootstrap(loops, requested, backlog, childInitializer, parentHandler)
+                    Channel channel = bootstrap(sockets, backlog, childInitializer, parentHandler)
                             .group(loop, loop)
                             .option(UnixChannelOption.SO_REUSEPORT, true)
                             .bind(target).sync().channel();
@@ -57,7 +60,7 @@ public final class Listener {
                     target = (InetSocketAddress) channel.localAddress(); // port 0: the rest join the same port
                 }
             } else {
-                bound.add(bootstrap(loops, requested, backlog, childInitializer, parentHandler)
+                bound.add(bootstrap(sockets, backlog, childInitializer, parentHandler)
                         .group(loops.loops().get(0), loops.group())
                         .bind(target).sync().channel());
             }
@@ -68,14 +71,47 @@ public final class Listener {
         return new Listener(bound, (InetSocketAddress) bound.get(0).localAddress());
     }
 
-    private static ServerBootstrap bootstrap(EventLoops loops, InetSocketAddress address, int backlog, ChannelHandler child,
+    /**
+     * Takes over listening sockets a predecessor process passed on (their fds, all of one address): each
+     * becomes a channel on a loop, round robin (more sockets than loops: a loop serves several), accepting at
+     * once. The sockets never closed, so what queued in them meanwhile is accepted here.
+     *
+     * @throws InterruptedException when interrupted while registering
+     */
+    public static Listener adopt(EventLoops loops, List<Integer> fds, int backlog, ChannelHandler childInitializer,
+            @Nullable Supplier<ChannelHandler> parentHandler) throws InterruptedException {
+        List<Channel> adopted = new ArrayList<>();
+        try {
+            for (int i = 0; i < fds.size(); i++) {
+                EventLoop loop = loops.loops().get(i % loops.loops().size());
+                int fd = fds.get(i);
+                ServerBootstrap bootstrap = bootstrap(() -> loops.transport().adoptServerSocket(fd), backlog,
+                        childInitializer, parentHandler)
+                        .group(loop, loop)
+                        .option(UnixChannelOption.SO_REUSEPORT, true);
+                adopted.add(bootstrap.register().sync().channel());
+            }
+        } catch (Exception e) {
+            adopted.forEach(Channel::close);
+            throw e;
+        }
+        return new Listener(adopted, (InetSocketAddress) adopted.get(0).localAddress());
+    }
+
+    /** The listening channels (a handover passes their sockets on). */
+    public List<Channel> channels() {
+        return channels;
+    }
+
+    private static ServerBootstrap bootstrap(ChannelFactory<? extends ServerChannel> sockets, int backlog,
+            ChannelHandler child,
             @Nullable Supplier<ChannelHandler> parentHandler) {
         ServerBootstrap bootstrap = new ServerBootstrap();
         if (parentHandler != null) {
             bootstrap.handler(parentHandler.get());
         }
         return bootstrap
-                .channelFactory(loops.transport().serverChannelFactory(address.getAddress()))
+                .channelFactory(sockets)
                 .option(ChannelOption.SO_BACKLOG, backlog)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 // Options the proxy owns; not configurable (backpressure and half-close depend on them). The

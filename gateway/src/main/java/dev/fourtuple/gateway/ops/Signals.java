@@ -34,6 +34,14 @@ public final class Signals {
         }
     }
 
+    /** Runs {@code upgrade} on each SIGUSR2: start a successor that takes everything over. */
+    public static void onUpgrade(Runnable upgrade) {
+        Signal.handle(new Signal("USR2"), signal -> {
+            log.info("SIGUSR2: upgrading");
+            upgrade.run();
+        });
+    }
+
     /** Runs {@code reload} on each SIGHUP (on the signal's own thread, one at a time). */
     public static void onReload(Runnable reload) {
         Object lock = new Object();

@@ -83,6 +83,14 @@ public final class SystemdNotifier implements AutoCloseable {
         send("READY=1\nSTATUS=" + status);
     }
 
+    /**
+     * Serving, as the service's main process from now on: a successor that took over from the process systemd
+     * started (MAINPID=, which needs {@code NotifyAccess=all}: the sender is not the main process yet).
+     */
+    public void readyAsMain(String status) {
+        send("MAINPID=" + ProcessHandle.current().pid() + "\nREADY=1\nSTATUS=" + status);
+    }
+
     /** A reload starts; {@link #ready} ends it. */
     public void reloading() {
         // CLOCK_MONOTONIC in microseconds: on Linux System.nanoTime() reads CLOCK_MONOTONIC.

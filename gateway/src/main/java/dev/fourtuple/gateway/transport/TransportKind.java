@@ -137,6 +137,33 @@ public enum TransportKind {
         return true;
     }
 
+    /**
+     * True when this transport can make channels of sockets another process opened ({@link #adoptSocket},
+     * {@link #adoptServerSocket}): only epoll. Netty 4.2's io_uring channels have no constructor that takes an
+     * fd, nor have NIO's.
+     */
+    public boolean canAdopt() {
+        return this == EPOLL;
+    }
+
+    /** A channel of a connected TCP socket received from another process (epoll only: {@link #canAdopt}). */
+    public SocketChannel adoptSocket(int fd) {
+        requireAdopt();
+        return new EpollSocketChannel(fd);
+    }
+
+    /** A channel of a listening TCP socket received from another process (epoll only: {@link #canAdopt}). */
+    public ServerChannel adoptServerSocket(int fd) {
+        requireAdopt();
+        return new EpollServerSocketChannel(fd);
+    }
+
+    private void requireAdopt() {
+        if (!canAdopt()) {
+            throw new UnsupportedOperationException("the " + configName() + " transport cannot adopt a socket");
+        }
+    }
+
     /** The spelling used in the config file and in log lines. */
     public String configName() {
         return name().toLowerCase(java.util.Locale.ROOT);

@@ -110,6 +110,28 @@ public final class FrameBoundaries {
     }
 
     /** True between two frames (and before the first): a frame of the gateway's may go here. */
+    /** Where the scan is, as numbers: a tunnel that moves to another process takes it along. */
+    public record Position(int state, int extendedLeft, int maskLeft, boolean masked, long payloadLeft, long frames) {
+    }
+
+    public Position position() {
+        return new Position(state, extendedLeft, maskLeft, masked, payloadLeft, frames);
+    }
+
+    /** Continues from a position another process's tracker was at (a moved tunnel). */
+    public void resumeAt(Position position) {
+        if (position.state() < START || position.state() > BROKEN) {
+            state = BROKEN; // not a position this tracker makes: the frames can no longer be followed
+            return;
+        }
+        state = position.state();
+        extendedLeft = position.extendedLeft();
+        maskLeft = position.maskLeft();
+        masked = position.masked();
+        payloadLeft = position.payloadLeft();
+        frames = position.frames();
+    }
+
     public boolean atBoundary() {
         return state == START;
     }

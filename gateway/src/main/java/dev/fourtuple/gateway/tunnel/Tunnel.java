@@ -2,6 +2,8 @@ package dev.fourtuple.gateway.tunnel;
 
 import dev.fourtuple.gateway.connection.ClientConnection;
 import dev.fourtuple.gateway.connection.ConnectionRegistry;
+import dev.fourtuple.gateway.connection.Departure;
+import dev.fourtuple.gateway.connection.Quiesce;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -13,6 +15,7 @@ import io.netty.channel.socket.DuplexChannel;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -48,6 +51,8 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
     /** When a drain wants this tunnel closed (the wheel's clock; 0: no drain), and with which code. */
     private long drainAt;
     private int pendingDrainCode;
+    /** On its way to a successor process: it relays nothing more and its deadlines are ignored. */
+    private boolean departing;
 
     private Tunnel(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
             ConnectionRegistry registry, int configVersion, long idleTimeoutNanos, TunnelMeters meters,
@@ -114,6 +119,10 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
     /** Both relays are in place: start the idle clock and read both sides. */
     public void start() {
         meters.opened();
+        run();
+    }
+
+    private void run() {
         if (idleTimeoutNanos > 0) {
             wheel.scheduleAfter(entry, idleTimeoutNanos);
         }
@@ -200,12 +209,124 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
         }
     }
 
+    /**
+     * Moves to a successor when nothing is in flight here: plaintext on both sides (a TLS engine's state cannot
+     * leave this process), not closing or draining, neither side half-closed, nothing unwritten.
+     */
+    @Override
+    public boolean depart(Consumer<Departure> ready) {
+        if (closed || departing || closeCode != 0 || drainAt != 0
+                || !(downstream.pipeline().first() instanceof TunnelRelayHandler) // a TLS handler would be first
+                || !(upstream.pipeline().first() instanceof TunnelRelayHandler)
+                || !Quiesce.canMove(downstream) || !Quiesce.canMove(upstream)) {
+            return false;
+        }
+        departing = true;
+        long idleFor = wheel.now() - lastActivity;
+        Quiesce.hold(channels(), held -> {
+            if (held == null) { // a side reset or closed meanwhile: the tunnel is over, here
+                left(false);
+                return;
+            }
+            TunnelState state = new TunnelState(addressOf(backend), idleFor, towardsBackend.position(),
+                    towardsClient.position(), held.get(0), held.get(1));
+            ready.accept(new Leaving(state));
+        });
+        return true;
+    }
+
+    /** The tunnel is no longer this process's: its sockets close here (the successor's copies live on). */
+    private void left(boolean moved) {
+        closed = true;
+        wheel.unregister(entry);
+        registry.remove(registration);
+        if (moved) {
+            meters.movedOut();
+        } else {
+            meters.closed();
+        }
+        onClose.run();
+        downstream.close();
+        upstream.close();
+    }
+
+    /** A tunnel on its way out. */
+    private final class Leaving implements Departure {
+        private final TunnelState state;
+
+        Leaving(TunnelState state) {
+            this.state = state;
+        }
+
+        @Override
+        public String kind() {
+            return TunnelState.KIND;
+        }
+
+        @Override
+        public List<Channel> channels() {
+            return Tunnel.this.channels();
+        }
+
+        @Override
+        public Object state() {
+            return state;
+        }
+
+        @Override
+        public void arrived() {
+            downstream.eventLoop().execute(() -> left(true));
+        }
+
+        @Override
+        public void lost() {
+            downstream.eventLoop().execute(() -> left(false));
+        }
+    }
+
+    /**
+     * Resumes a tunnel a predecessor process passed on, on two channels made from its sockets and registered
+     * on {@code wheel}'s loop: relays in place, the frame trackers and the idle clock where they were, what the
+     * predecessor held relayed first, then both sides read.
+     */
+    public static Tunnel resume(Channel downstream, Channel upstream, TunnelState state, InetSocketAddress backend,
+            TimerWheel wheel, ConnectionRegistry registry, int configVersion, long idleTimeoutNanos,
+            TunnelMeters meters, Runnable onClose) {
+        Tunnel tunnel = new Tunnel(downstream, upstream, backend, wheel, registry, configVersion, idleTimeoutNanos,
+                meters, onClose);
+        tunnel.towardsBackend.resumeAt(state.towardsBackend());
+        tunnel.towardsClient.resumeAt(state.towardsClient());
+        tunnel.lastActivity = wheel.now() - Math.max(0, state.idleForNanos());
+        downstream.pipeline().addLast(TunnelRelayHandler.NAME, tunnel.downstreamRelay());
+        upstream.pipeline().addLast(TunnelRelayHandler.NAME, tunnel.upstreamRelay());
+        meters.movedIn();
+        // Read by the predecessor after it stopped relaying: relayed (and followed) here, first.
+        if (state.fromClient().length > 0) {
+            tunnel.relay(upstream, Unpooled.wrappedBuffer(state.fromClient()));
+        }
+        if (state.fromBackend().length > 0) {
+            tunnel.relay(downstream, Unpooled.wrappedBuffer(state.fromBackend()));
+        }
+        downstream.flush();
+        upstream.flush();
+        tunnel.run();
+        return tunnel;
+    }
+
+    private static String addressOf(InetSocketAddress address) {
+        String host = address.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+
     void touch() {
         lastActivity = wheel.now();
     }
 
     @Override
     public void onDeadline(long nowNanos) {
+        if (departing) {
+            return; // its deadlines go with it
+        }
         if (closed) {
             // Closing, but a side has not taken what was left for it (a peer that stopped reading): it had
             // its time. A reset: nothing more will be read from or written to either.

@@ -10,6 +10,8 @@ public final class TunnelMeters {
     private final AtomicLong active = new AtomicLong();
     private final Counter opened;
     private final Counter idleClosed;
+    private final Counter movedOut;
+    private final Counter movedIn;
 
     public TunnelMeters(MeterRegistry registry) {
         Gauge.builder("fourtuple.tunnels.active", active, AtomicLong::get)
@@ -18,6 +20,20 @@ public final class TunnelMeters {
                 .description("Upgrades that became tunnels").register(registry);
         idleClosed = Counter.builder("fourtuple.tunnels.idle.closed")
                 .description("Tunnels closed by tunnel-idle-timeout").register(registry);
+        movedOut = Counter.builder("fourtuple.tunnels.handed.over")
+                .description("Tunnels passed, live, to a successor process").register(registry);
+        movedIn = Counter.builder("fourtuple.tunnels.taken.over")
+                .description("Tunnels taken over, live, from a predecessor process").register(registry);
+    }
+
+    void movedOut() {
+        active.decrementAndGet();
+        movedOut.increment();
+    }
+
+    void movedIn() {
+        active.incrementAndGet();
+        movedIn.increment();
     }
 
     void opened() {

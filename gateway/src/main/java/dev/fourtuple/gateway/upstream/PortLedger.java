@@ -86,6 +86,18 @@ public final class PortLedger {
         return best;
     }
 
+    /**
+     * Counts a connection on the tuple that was connected elsewhere (a predecessor process's, taken over):
+     * it holds a port whether or not the tuple has headroom. Pair with {@link #closed}.
+     */
+    public void adopt(UpstreamTuple tuple) {
+        tuple.acquire();
+        InetAddress source = tuple.source();
+        if (source != null) {
+            sourceCount(source).incrementAndGet();
+        }
+    }
+
     /** A connect on the tuple failed: its slot is given back. */
     public void release(UpstreamTuple tuple) {
         tuple.release();

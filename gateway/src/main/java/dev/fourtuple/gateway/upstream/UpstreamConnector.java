@@ -140,6 +140,28 @@ public final class UpstreamConnector {
         };
     }
 
+    /**
+     * Takes over a connection to {@code backend} that a predecessor process opened (a tunnel moving in): it is
+     * counted on its four-tuple slot here, and frees it when it closes, as if it had been connected here. The
+     * slot is the backend's tuple of the socket's source address, or its kernel-chosen one.
+     */
+    public void adopt(Channel channel, Backend backend) {
+        InetAddress local = ((InetSocketAddress) channel.localAddress()).getAddress();
+        UpstreamTuple tuple = null;
+        for (UpstreamTuple candidate : backend.tuples()) {
+            if (local.equals(candidate.source()) || tuple == null && candidate.source() == null) {
+                tuple = candidate;
+            }
+        }
+        if (tuple == null) {
+            tuple = ledger.tuple(local, backend.address());
+        }
+        ledger.adopt(tuple);
+        meters.opened();
+        backend.connected();
+        channel.closeFuture().addListener(closeListeners.computeIfAbsent(tuple, this::closeListener));
+    }
+
     /** A pooled connection to the backend if the loop has one, else a new one. */
     public void acquire(EventLoop loop, Backend backend, Callback callback) {
         UpstreamConnectionHandler pooled = perLoop.get(loop).pool.poll(backend.poolKey());
