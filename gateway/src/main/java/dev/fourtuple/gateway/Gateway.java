@@ -403,7 +403,7 @@ public final class Gateway implements AutoCloseable {
      */
     public static List<String> shape(GatewayConfig config) {
         return config.listeners().stream()
-                .map(l -> l.name() + "@" + l.listen() + (l.tls() == null ? "" : "/tls"))
+                .map(l -> l.name() + "@" + format(l.listen()) + (l.tls() == null ? "" : "/tls"))
                 .toList();
     }
 

@@ -108,9 +108,16 @@ final class Service implements AutoCloseable {
                 log.info("admin on http://{}/ (metrics, healthz, readyz, status)", Gateway.format(admin.address()));
             }
         } catch (Exception e) { // a failed bind() throws its IOException unchecked
-            gateway.close();
-            notifier.close();
-            throw BindFailedException.of("admin.listen", config.ops().admin().listen(), e);
+            if (takeover != null) {
+                // Connections were taken over: stopping now would drop them. (A predecessor that broke off
+                // the handover keeps its admin server.)
+                log.error("admin.listen {}: cannot bind ({}); serving without the admin server",
+                        config.ops().admin().listen(), e.getMessage());
+            } else {
+                gateway.close();
+                notifier.close();
+                throw BindFailedException.of("admin.listen", config.ops().admin().listen(), e);
+            }
         }
         Service service = new Service(file, registry, gateway, admin, notifier);
         if (takeover != null) {

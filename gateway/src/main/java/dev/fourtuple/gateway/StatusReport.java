@@ -23,6 +23,7 @@ final class StatusReport {
     static Map<String, Object> of(Gateway gateway, String state) {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("state", state);
+        status.put("pid", ProcessHandle.current().pid());
         status.put("transport", gateway.transport().configName());
         status.put("listen", gateway.address().getAddress().getHostAddress() + ":" + gateway.address().getPort());
         Map<String, Object> listeners = new LinkedHashMap<>();

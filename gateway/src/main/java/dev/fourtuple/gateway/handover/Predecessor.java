@@ -6,6 +6,7 @@ import dev.fourtuple.gateway.transport.TransportKind;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
@@ -37,8 +38,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class Predecessor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Predecessor.class);
-    /** Connections on their way at once: their sockets count against both processes' open files meanwhile. */
-    static final int IN_FLIGHT = 512;
+    /**
+     * Connections on their way at once (sent, not yet acknowledged). Each socket passed is one message in the
+     * Unix socket's send buffer until the successor reads it, and Netty 4.2's epoll domain channel fails a
+     * FileDescriptor write the kernel answers EAGAIN instead of waiting for room: so at most this many, well
+     * within {@link #SOCKETS_SNDBUF} (a 1-byte message with SCM_RIGHTS costs about 1 KiB of it).
+     */
+    static final int IN_FLIGHT = 96;
+    /** Asked for on the sockets connection (the kernel caps it at net.core.wmem_max, doubled). */
+    private static final int SOCKETS_SNDBUF = 1 << 20;
     /** Between sweeps of the loops for connections that can move (busy ones are tried again). */
     private static final long SWEEP_MILLIS = 10;
     /** How long a connection that cannot move yet (a request in flight) is waited for before Done. */
@@ -125,6 +133,7 @@ public final class Predecessor implements AutoCloseable {
         ChannelFuture bound = new ServerBootstrap()
                 .group(executor)
                 .channel(EpollServerDomainSocketChannel.class)
+                .childOption(ChannelOption.SO_SNDBUF, SOCKETS_SNDBUF)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -211,7 +220,8 @@ public final class Predecessor implements AutoCloseable {
         public void channelInactive(ChannelHandlerContext ctx) {
             Session current = session;
             if (current != null && (ctx.channel() == current.control || ctx.channel() == current.sockets)) {
-                current.lost("the successor's connection closed");
+                current.lost("the successor's " + (ctx.channel() == current.control ? "control" : "sockets")
+                        + " connection closed");
             }
         }
 
@@ -335,7 +345,11 @@ public final class Predecessor implements AutoCloseable {
             control.writeAndFlush(new Message.Connection(id, departure.kind(), departure.channels().size(),
                     MessageCodec.JSON.valueToTree(departure.state())));
             for (Channel channel : departure.channels()) {
-                out.write(((UnixChannel) channel).fd());
+                out.write(((UnixChannel) channel).fd()).addListener(written -> {
+                    if (!written.isSuccess()) {
+                        log.warn("handover: passing a socket to pid {} failed: {}", pid, written.cause().toString());
+                    }
+                });
             }
             out.flush();
         }

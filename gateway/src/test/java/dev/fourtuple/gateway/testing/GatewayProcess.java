@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
 public final class GatewayProcess implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
     private static final Pattern ADMIN = Pattern.compile("admin on http://127\\.0\\.0\\.1:(\\d+)/");
+    private static final Pattern SUCCESSOR = Pattern.compile("upgrade: started successor pid (\\d+)");
 
     private final Process process;
     private final Path log;
@@ -96,13 +97,41 @@ public final class GatewayProcess implements AutoCloseable {
      * answer, so polling leaves no keep-alive connections (and fds) behind in the gateway.
      */
     public String adminGet(String path) throws IOException {
-        URI admin = admin(Duration.ofSeconds(10));
+        return adminGet(admin(Duration.ofSeconds(10)), path);
+    }
+
+    /** {@link #adminGet(String)} on the admin server at {@code admin} (e.g. a successor's: {@link #lastAdmin}). */
+    public static String adminGet(URI admin, String path) throws IOException {
         try (RawHttp raw = RawHttp.connect(new InetSocketAddress(admin.getHost(), admin.getPort()), 10_000)) {
             String response = raw.send("GET " + path + " HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
                     .readUntilClose();
             int body = response.indexOf("\r\n\r\n");
             return body < 0 ? "" : response.substring(body + 4);
         }
+    }
+
+    /**
+     * The pid of the successor this process started on an upgrade (its output goes to the same log), once it
+     * has; {@link #close()} stops it too.
+     */
+    public long successorPid(Duration timeout) {
+        return await().atMost(timeout).pollInterval(Duration.ofMillis(50)).until(() -> {
+            Matcher m = SUCCESSOR.matcher(logText());
+            return m.find() ? Long.parseLong(m.group(1)) : 0L;
+        }, pid -> pid > 0);
+    }
+
+    /** The admin base URI of the last process in this log to start its admin server (a successor's, after one). */
+    public URI lastAdmin() {
+        Matcher m = ADMIN.matcher(logText());
+        int port = 0;
+        while (m.find()) {
+            port = Integer.parseInt(m.group(1));
+        }
+        if (port == 0) {
+            throw new AssertionError("no admin server in the log yet");
+        }
+        return URI.create("http://127.0.0.1:" + port);
     }
 
     /** Everything the process printed so far. */
@@ -137,6 +166,13 @@ public final class GatewayProcess implements AutoCloseable {
 
     @Override
     public void close() {
+        Matcher successors = SUCCESSOR.matcher(logText());
+        while (successors.find()) { // started by the process this test started: stopped with it
+            ProcessHandle.of(Long.parseLong(successors.group(1))).ifPresent(successor -> {
+                successor.destroyForcibly();
+                successor.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+            });
+        }
         if (process.isAlive()) {
             process.destroyForcibly(); // (this also closes the streams: only when a test failed)
         }
