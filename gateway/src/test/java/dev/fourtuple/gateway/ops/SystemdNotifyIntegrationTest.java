@@ -55,9 +55,8 @@ class SystemdNotifyIntegrationTest {
     private static final String CONFIG = "listen = \"127.0.0.1:0\"\nadmin.listen = off\n"
             + "clusters { c { backends = [\"127.0.0.1:9\"] } }\nroutes = [ { cluster = c } ]\n";
 
-    @Test
-    void readyAfterTheListenerWatchdogWhileAliveReloadingAroundHupStoppingOnTerm() throws Exception {
-        Path socket = dir.resolve("notify.sock");
+    /** Listens where NOTIFY_SOCKET points, as systemd would, and keeps every datagram with when it came. */
+    private List<Notice> fakeSystemd(Path socket) throws InterruptedException {
         List<Notice> notices = new CopyOnWriteArrayList<>();
         EventLoops loop = EventLoops.start(TransportKind.EPOLL, 1, "fake-systemd");
         closer.track(() -> loop.shutdown(Duration.ofSeconds(2)));
@@ -75,6 +74,44 @@ class SystemdNotifyIntegrationTest {
                 })
                 .bind(new DomainSocketAddress(socket.toFile())).sync().channel();
         closer.track(() -> systemd.close().syncUninterruptibly());
+        return notices;
+    }
+
+    /**
+     * An upgrade (SIGUSR2) under systemd: the successor says MAINPID= with its own pid and READY=1 in one
+     * message once it holds everything (NotifyAccess=all lets it), the old process exits 0 without STOPPING=1
+     * (the service is not stopping), and the watchdog pings go on from the successor.
+     */
+    @Test
+    void anUpgradeHandsTheServiceToTheSuccessorMainPidThenReady() throws Exception {
+        Path socket = dir.resolve("notify.sock");
+        List<Notice> notices = fakeSystemd(socket);
+        String config = CONFIG + "handover.socket = \"" + dir.resolve("handover.sock") + "\"\n";
+        GatewayProcess old = closer.track(GatewayProcess.start(dir, config, 0,
+                Map.of("NOTIFY_SOCKET", socket.toString(), "WATCHDOG_USEC", "400000")));
+        old.awaitPort(Duration.ofSeconds(30));
+        await().atMost(Duration.ofSeconds(10)).until(() -> count(notices, "READY=1") == 1);
+
+        old.signal("USR2");
+        long successor = old.successorPid(Duration.ofSeconds(30));
+        await().atMost(Duration.ofSeconds(60)).alias("MAINPID from the successor: " + notices)
+                .until(() -> count(notices, "MAINPID=" + successor) == 1);
+        Notice handed = notices.stream().filter(n -> n.text().contains("MAINPID=")).findFirst().orElseThrow();
+        assertThat(handed.text()).as("the main pid, then ready, in one message")
+                .startsWith("MAINPID=" + successor + "\nREADY=1\nSTATUS=serving on 127.0.0.1:");
+        assertThat(handed.portAccepted()).as("ready once it accepts").isTrue();
+        assertThat(old.process().waitFor(30, TimeUnit.SECONDS)).as(old.logText()).isTrue();
+        assertThat(old.process().exitValue()).isZero();
+        assertThat(count(notices, "STOPPING=1")).as("the service did not stop").isZero();
+        int pings = count(notices, "WATCHDOG=1");
+        await().atMost(Duration.ofSeconds(10)).alias("the successor pings the watchdog")
+                .until(() -> count(notices, "WATCHDOG=1") >= pings + 3);
+    }
+
+    @Test
+    void readyAfterTheListenerWatchdogWhileAliveReloadingAroundHupStoppingOnTerm() throws Exception {
+        Path socket = dir.resolve("notify.sock");
+        List<Notice> notices = fakeSystemd(socket);
 
         GatewayProcess gateway = closer.track(GatewayProcess.start(dir, CONFIG, 0,
                 Map.of("NOTIFY_SOCKET", socket.toString(), "WATCHDOG_USEC", "400000")));
