@@ -129,6 +129,39 @@ class ReloadAndDrainIntegrationTest {
         assertThat(backendOf(port, "/")).isEqualTo("b");
     }
 
+    /**
+     * The grace's end cuts only what still uses a backend the current config does not have: a reload that adds
+     * the removed backend back within the grace keeps its tunnels (each connection is tagged with the config
+     * version it serves under; the cut checks the config of its own moment).
+     */
+    @Test
+    void aBackendAddedBackWithinTheReloadGraceKeepsItsTunnels() throws Exception {
+        EchoBackend a = backend("a");
+        EchoBackend b = backend("b");
+        String v1 = """
+                listen = "127.0.0.1:0"
+                admin.listen = off
+                reload-grace = 2s
+                clusters { main { backends = [%s] } }
+                routes = [ { cluster = main } ]
+                """.formatted(quoted(a));
+        GatewayProcess gateway = closer.track(GatewayProcess.start(dir, v1, 0));
+        int port = gateway.awaitPort(Duration.ofSeconds(30));
+        List<WebSocketProbe> onA = openTunnels(URI.create("ws://127.0.0.1:" + port + "/ws"), 10);
+        String pinned = v1.replace("127.0.0.1:0", "127.0.0.1:" + port);
+
+        Files.writeString(dir.resolve("gateway.conf"), pinned.replace(quoted(a), quoted(b)));
+        gateway.signal("HUP");
+        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.logText().contains("(version 2)"));
+        Files.writeString(dir.resolve("gateway.conf"), pinned.replace(quoted(a), quoted(a) + ", " + quoted(b)));
+        gateway.signal("HUP");
+        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.logText().contains("(version 3)"));
+
+        // Past the 2 s grace of version 2's removal, and then some: every tunnel to a is still there.
+        await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> a.openConnections() == 10);
+        assertAllEcho(onA);
+    }
+
     @Test
     void sigtermClosesThePortAtOnceLetsTheLongPollFinishAndExits0WithinTheDrainTimeout() throws Exception {
         EchoBackend a = backend("a");

@@ -11,6 +11,8 @@ import dev.fourtuple.gateway.route.Router;
 import dev.fourtuple.gateway.tls.TlsClose;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.tunnel.Tunnel;
+import dev.fourtuple.gateway.tunnel.UpgradingSide;
+import io.netty.channel.ChannelHandler;
 import dev.fourtuple.gateway.upstream.UpstreamConnectionHandler;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -522,10 +524,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
     }
 
     /**
-     * The backend accepted the upgrade (its 101 has been written to the client): turn both connections into
-     * a byte tunnel. Order matters: both encoders go first (so nothing more is HTTP-encoded), then on each side
-     * the relay takes the handler's place and the decoder goes, handing the relay any bytes it held (frames
-     * the client sent before the 101, the backend's first frames after it): nothing is dropped.
+     * The backend accepted the upgrade (its 101 has been written to the client): both connections become a
+     * byte tunnel ({@link Tunnel#upgrade} says in which order; this side strips its own codec).
      */
     void switchToTunnel(UpstreamConnectionHandler upstream, Runnable onTunnelClose) {
         ChannelHandlerContext c = context();
@@ -538,18 +538,28 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         timer = null;
         leaveRegistry(); // the tunnel registers itself
         Channel down = c.channel();
-        Channel up = upstream.channel();
         ChannelPipeline downPipeline = down.pipeline();
-        downPipeline.remove(FrontendInitializer.ENCODER);
-        upstream.removeEncoder();
         Duration idle = settings().timeouts().tunnelIdle();
-        Tunnel tunnel = Tunnel.create(down, up, upstream.backend().address(), loopWheel,
+        UpgradingSide client = new UpgradingSide() {
+            @Override
+            public Channel channel() {
+                return down;
+            }
+
+            @Override
+            public void removeEncoder() {
+                downPipeline.remove(FrontendInitializer.ENCODER);
+            }
+
+            @Override
+            public void becomeRelay(String name, ChannelHandler relay) {
+                downPipeline.replace(HttpProxyHandler.this, name, relay);
+                downPipeline.remove(FrontendInitializer.DECODER);
+            }
+        };
+        Tunnel.upgrade(client, upstream, upstream.backend().address(), loopWheel,
                 frontend.connections().get(down.eventLoop()), settings().configVersion(), idle.toNanos(),
                 frontend.tunnelMeters(), onTunnelClose);
-        upstream.handOver(tunnel::relayUpstreamInPlaceOf);
-        tunnel.relayDownstreamInPlaceOf(this);
-        downPipeline.remove(FrontendInitializer.DECODER);
-        tunnel.start();
         if (inputEnded) {
             downPipeline.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE); // after the held bytes
         }

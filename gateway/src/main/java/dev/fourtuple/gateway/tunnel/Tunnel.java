@@ -71,15 +71,15 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
     }
 
     /**
-     * Creates the tunnel. The caller puts its relays where the HTTP handlers were ({@link #relayUpstreamInPlaceOf},
-     * {@link #relayDownstreamInPlaceOf}), has each side remove its HTTP decoder, then calls {@link #start()}.
+     * Creates the tunnel, for tests that put its relays ({@link #downstreamRelay}, {@link #upstreamRelay}) in
+     * pipelines of their own and then call {@link #start()}; the gateway uses {@link #upgrade}.
      *
      * @param backend          the backend address the upstream channel is connected to
      * @param registry         the loop's connections, which the tunnel joins (under {@code configVersion})
      * @param idleTimeoutNanos close after this long without a byte either way; 0 = never
      * @param onClose          runs once when the tunnel closes (e.g. to release the backend's count)
      */
-    public static Tunnel create(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
+    static Tunnel create(Channel downstream, Channel upstream, InetSocketAddress backend, TimerWheel wheel,
             ConnectionRegistry registry, int configVersion, long idleTimeoutNanos, TunnelMeters meters,
             Runnable onClose) {
         return new Tunnel(downstream, upstream, backend, wheel, registry, configVersion, idleTimeoutNanos, meters,
@@ -96,14 +96,27 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
         return backend;
     }
 
-    /** Puts the relay of client bytes to the backend where {@code handler} is in the client's pipeline. */
-    public void relayDownstreamInPlaceOf(ChannelHandler handler) {
-        downstream.pipeline().replace(handler, TunnelRelayHandler.NAME, downstreamRelay());
-    }
-
-    /** Puts the relay of backend bytes to the client where {@code handler} is in the backend's pipeline. */
-    public void relayUpstreamInPlaceOf(ChannelHandler handler) {
-        upstream.pipeline().replace(handler, TunnelRelayHandler.NAME, upstreamRelay());
+    /**
+     * Turns an upgraded client connection and its backend connection into a tunnel (after the backend's 101
+     * was written to the client). Order matters: both encoders go first (so nothing more is HTTP-encoded), then
+     * on each side the relay takes the HTTP handler's place and the decoder goes, handing the relay any bytes it
+     * held (frames the client sent before the 101, the backend's first frames after it): nothing is dropped.
+     * Then both sides read.
+     *
+     * @param backend the backend address the upstream side is connected to
+     * @param onClose runs once when the tunnel closes (e.g. to release the backend's count)
+     */
+    public static Tunnel upgrade(UpgradingSide client, UpgradingSide server, InetSocketAddress backend,
+            TimerWheel wheel, ConnectionRegistry registry, int configVersion, long idleTimeoutNanos,
+            TunnelMeters meters, Runnable onClose) {
+        client.removeEncoder();
+        server.removeEncoder();
+        Tunnel tunnel = new Tunnel(client.channel(), server.channel(), backend, wheel, registry, configVersion,
+                idleTimeoutNanos, meters, onClose);
+        server.becomeRelay(TunnelRelayHandler.NAME, tunnel.upstreamRelay());
+        client.becomeRelay(TunnelRelayHandler.NAME, tunnel.downstreamRelay());
+        tunnel.start();
+        return tunnel;
     }
 
     /** The relay for the downstream pipeline: relays client bytes to the backend. */
@@ -117,7 +130,7 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
     }
 
     /** Both relays are in place: start the idle clock and read both sides. */
-    public void start() {
+    void start() {
         meters.opened();
         run();
     }

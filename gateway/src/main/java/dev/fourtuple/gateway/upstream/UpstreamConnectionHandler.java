@@ -1,6 +1,8 @@
 package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.timeout.TimerWheel;
+import dev.fourtuple.gateway.tunnel.Tunnel;
+import dev.fourtuple.gateway.tunnel.UpgradingSide;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -13,7 +15,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
-import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -33,7 +34,8 @@ import org.jspecify.annotations.Nullable;
  * nothing is in flight on it (idle in the pool, or its exchange abandoned) is reset (SO_LINGER 0): nothing
  * is lost, and no TIME_WAIT is left behind.
  */
-public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner {
+public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapter implements TimerWheel.Owner,
+        UpgradingSide {
     static final String TLS = "tls";
     static final String ENCODER = "encoder";
     static final String DECODER = "decoder";
@@ -61,6 +63,7 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
         this.ctx = ctx;
     }
 
+    @Override
     public Channel channel() {
         return context().channel();
     }
@@ -174,25 +177,23 @@ public final class UpstreamConnectionHandler extends ChannelInboundHandlerAdapte
         pool.wheel().scheduleAfter(entry, pool.idleTimeoutNanos());
     }
 
-    /**
-     * First step of turning this connection into a tunnel (after the backend's 101): nothing written from now
-     * on is HTTP-encoded. The other side's encoder goes too before either side calls {@link #handOver}.
-     */
+    /** Turning into a tunnel (after the backend's 101, {@link Tunnel#upgrade}): nothing is HTTP-encoded now. */
+    @Override
     public void removeEncoder() {
         context().pipeline().remove(ENCODER);
     }
 
     /**
-     * Second step: detaches for good, lets {@code relayInPlaceOf} put the tunnel's relay where this handler is,
-     * then removes the decoder, which hands the relay whatever bytes it had buffered past the 101 (the
-     * backend's first frames).
+     * Detaches for good, puts the tunnel's relay where this handler is, then removes the decoder, which hands
+     * the relay whatever bytes it had buffered past the 101 (the backend's first frames).
      */
-    public void handOver(Consumer<ChannelHandler> relayInPlaceOf) {
+    @Override
+    public void becomeRelay(String name, ChannelHandler relay) {
         listener = null;
         reusable = false;
         unregisterIdleEntry();
         ChannelPipeline pipeline = context().pipeline();
-        relayInPlaceOf.accept(this);
+        pipeline.replace(this, name, relay);
         pipeline.remove(DECODER);
     }
 
