@@ -32,19 +32,22 @@ import org.slf4j.LoggerFactory;
 /**
  * The running process's side of a handover: listens on the handover socket, and when a successor says hello
  * with the same listeners, passes it the listening sockets, then every connection that can move, in batches
- * (at most {@link #IN_FLIGHT} on their way at once, so neither process stalls), then says {@code Done} and lets
+ * (as many on their way at once as the Unix socket's send buffer holds, so neither process stalls), then says {@code Done} and lets
  * the process drain what is left. Also takes the {@code upgrade} command's request to start a successor.
  * Everything here runs on its own one-thread loop, never on the gateway's.
  */
 public final class Predecessor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Predecessor.class);
     /**
-     * Connections on their way at once (sent, not yet acknowledged). Each socket passed is one message in the
-     * Unix socket's send buffer until the successor reads it, and Netty 4.2's epoll domain channel fails a
-     * FileDescriptor write the kernel answers EAGAIN instead of waiting for room: so at most this many, well
-     * within {@link #SOCKETS_SNDBUF} (a 1-byte message with SCM_RIGHTS costs about 1 KiB of it).
+     * Bounds on the connections on their way at once (sent, not yet acknowledged). Each socket passed is one
+     * message in the Unix socket's send buffer until the successor reads it, and Netty 4.2's epoll domain channel
+     * (a final class) fails a FileDescriptor write the kernel answers EAGAIN instead of waiting for room: so the
+     * bound is what the send buffer the kernel granted holds, at {@link #BUFFER_PER_CONNECTION} each.
      */
-    static final int IN_FLIGHT = 96;
+    static final int MIN_IN_FLIGHT = 32;
+    static final int MAX_IN_FLIGHT = 1024;
+    /** Two 1-byte messages with SCM_RIGHTS, a socket buffer (skb) each: a few hundred bytes, with a margin. */
+    private static final int BUFFER_PER_CONNECTION = 2048;
     /** Asked for on the sockets connection (the kernel caps it at net.core.wmem_max, doubled). */
     private static final int SOCKETS_SNDBUF = 1 << 20;
     /** Between sweeps of the loops for connections that can move (busy ones are tried again). */
@@ -261,6 +264,7 @@ public final class Predecessor implements AutoCloseable {
         int starting;
         int sweepsOut;
         long settleUntil;
+        int inFlight = MIN_IN_FLIGHT;
         final Map<Long, Departure> onTheirWay = new HashMap<>();
 
         Session(Channel control, long pid) {
@@ -270,6 +274,9 @@ public final class Predecessor implements AutoCloseable {
 
         void socketsConnected(Channel channel) {
             sockets = channel;
+            Integer granted = channel.config().getOption(ChannelOption.SO_SNDBUF);
+            inFlight = Math.max(MIN_IN_FLIGHT, Math.min(MAX_IN_FLIGHT,
+                    (granted == null ? 0 : granted) / BUFFER_PER_CONNECTION));
             host.listenerSockets().forEach((name, fds) -> {
                 control.write(new Message.Listener(name, fds.size()));
                 fds.forEach(fd -> channel.write(new FileDescriptor(fd)));
@@ -283,7 +290,7 @@ public final class Predecessor implements AutoCloseable {
                 host.pauseListeners();
                 paused = true;
                 log.info("handover: successor pid {} accepts on the listening sockets; this process stopped; moving "
-                        + "{} connection(s)", pid, host.connections());
+                        + "{} connection(s), up to {} at once", pid, host.connections(), inFlight);
                 settleUntil = System.nanoTime() + SETTLE.toNanos();
                 sweep();
             } else if (msg instanceof Message.Taken taken) {
@@ -306,7 +313,7 @@ public final class Predecessor implements AutoCloseable {
             if (session != this) {
                 return;
             }
-            int room = IN_FLIGHT - onTheirWay.size() - starting;
+            int room = inFlight - onTheirWay.size() - starting;
             if (room <= 0) {
                 executor.schedule(this::sweep, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
                 return;

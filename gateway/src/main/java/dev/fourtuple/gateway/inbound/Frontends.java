@@ -88,25 +88,39 @@ public final class Frontends {
         EventLoop loop = wheel.loop();
         Channel down = adoptable(transport.adoptSocket(clientFd));
         Channel up = adoptable(transport.adoptSocket(backendFd));
-        loop.register(down).addListener(d -> loop.register(up).addListener(u -> loop.execute(() -> {
-            if (!d.isSuccess() || !u.isSuccess()) {
-                down.close();
-                up.close();
-                done.accept(false);
+        loop.execute(() -> { // both registered from the loop itself: no hop between them
+            ChannelFuture d = loop.register(down);
+            ChannelFuture u = loop.register(up);
+            if (!d.isDone() || !u.isDone()) {
+                d.addListener(x -> u.addListener(y -> loop.execute(() -> resumeTunnel(d, u, state, backend,
+                        backendAddress, wheel, done))));
                 return;
             }
-            meters.opened(down);
-            Runnable onClose = () -> { };
-            if (backend != null) {
-                connector.adopt(up, backend);
-                backend.started();
-                onClose = backend::finished;
-            }
-            Tunnel.resume(down, up, state, backendAddress, wheel, connections.get(loop),
-                    settings.get().configVersion(), settings.get().timeouts().tunnelIdle().toNanos(), tunnelMeters,
-                    onClose);
-            done.accept(true);
-        })));
+            resumeTunnel(d, u, state, backend, backendAddress, wheel, done);
+        });
+    }
+
+    private void resumeTunnel(ChannelFuture d, ChannelFuture u, TunnelState state, @Nullable Backend backend,
+            InetSocketAddress backendAddress, TimerWheel wheel, Consumer<Boolean> done) {
+        Channel down = d.channel();
+        Channel up = u.channel();
+        if (!d.isSuccess() || !u.isSuccess()) {
+            down.close();
+            up.close();
+            done.accept(false);
+            return;
+        }
+        meters.opened(down);
+        Runnable onClose = () -> { };
+        if (backend != null) {
+            connector.adopt(up, backend);
+            backend.started();
+            onClose = backend::finished;
+        }
+        Tunnel.resume(down, up, state, backendAddress, wheel, connections.get(wheel.loop()),
+                settings.get().configVersion(), settings.get().timeouts().tunnelIdle().toNanos(), tunnelMeters,
+                onClose);
+        done.accept(true);
     }
 
     /**

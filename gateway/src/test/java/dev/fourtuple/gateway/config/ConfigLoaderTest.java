@@ -268,6 +268,32 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void handoverSocketIsOffByDefaultAndAnAbsolutePathWhenSet() throws Exception {
+        assertThat(ConfigLoader.parse(MINIMAL, "test.conf").ops().handoverSocket()).isNull();
+        assertThat(ConfigLoader.parse(MINIMAL + "handover.socket = \"/run/fourtuple/handover.sock\"\n", "test.conf")
+                .ops().handoverSocket())
+                .isEqualTo(java.nio.file.Path.of("/run/fourtuple/handover.sock"));
+    }
+
+    @Test
+    void aRelativeHandoverSocketIsAProblem() throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "handover.socket = \"run/handover.sock\"\n");
+
+        assertProblem(problem, 11, "handover.socket", "\"run/handover.sock\"",
+                "off, or an absolute path of at most 107 bytes");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"io_uring", "nio"})
+    void aHandoverNeedsTheEpollTransport(String transport) throws IOException {
+        ConfigProblem problem = onlyProblem(MINIMAL + "transport = " + transport
+                + "\nhandover.socket = \"/run/fourtuple/handover.sock\"\n");
+
+        assertProblem(problem, 12, "handover.socket", "\"/run/fourtuple/handover.sock\"", "off with transport = "
+                + transport + " (a handover adopts sockets, which only the epoll transport can)");
+    }
+
+    @Test
     @Timeout(30) // a resolver without network may take a while to give up on the name
     void backendHostMustResolve() throws IOException {
         ConfigProblem problem = onlyProblem(MINIMAL.replace("127.0.0.1:9002", "no-such-host.invalid:80"));

@@ -3,13 +3,12 @@ package dev.fourtuple.gateway.integration;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.fourtuple.gateway.demo.EchoBackend;
 import dev.fourtuple.gateway.testing.Closer;
+import dev.fourtuple.gateway.testing.EchoBackendProcess;
 import dev.fourtuple.gateway.testing.EchoingTunnels;
 import dev.fourtuple.gateway.testing.GatewayProcess;
 import dev.fourtuple.gateway.testing.HttpWire;
 import dev.fourtuple.gateway.testing.RawHttp;
-import dev.fourtuple.gateway.transport.TransportKind;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -37,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A successor process takes over, through handover.socket, the listening sockets and the live connections of
  * the running one: real gateway processes, real sockets, the upgrade started by SIGUSR2 as an operator would.
  */
-@Timeout(value = 150, unit = TimeUnit.SECONDS)
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
 class HandoverIntegrationTest {
     private static final Pattern TUNNELS = Pattern.compile("\"tunnels\" : (\\d+)");
     private static final Pattern PID = Pattern.compile("\"pid\" : (\\d+)");
@@ -48,12 +47,11 @@ class HandoverIntegrationTest {
     @TempDir
     Path dir;
 
-    private EchoBackend backend;
+    private EchoBackendProcess backend;
 
     @BeforeEach
     void backend() throws Exception {
-        backend = EchoBackend.start(new InetSocketAddress("127.0.0.1", 0), "echo", TransportKind.EPOLL, 1);
-        closer.track(backend);
+        backend = closer.track(EchoBackendProcess.start(dir, "echo"));
     }
 
     private String config(String listen) {
@@ -70,13 +68,13 @@ class HandoverIntegrationTest {
         GatewayProcess old = closer.track(GatewayProcess.start(dir, config("127.0.0.1:0"), 0));
         InetSocketAddress gateway = old.address(Duration.ofSeconds(30));
         EchoingTunnels tunnels = closer.track(EchoingTunnels.open(gateway, "/ws", 1000, Duration.ofSeconds(30)));
-        tunnels.startEchoing(Duration.ofMillis(200));
+        tunnels.startEchoing(Duration.ofMillis(250));
         awaitEchoes(tunnels, 3, old);
         NewConnections arrivals = closer.track(NewConnections.everyTenMillis(gateway));
 
         old.signal("USR2");
         long successor = old.successorPid(Duration.ofSeconds(30));
-        assertThat(old.process().waitFor(60, TimeUnit.SECONDS)).as("the old process exits once it holds nothing:\n%s",
+        assertThat(old.process().waitFor(120, TimeUnit.SECONDS)).as("the old process exits once it holds nothing:\n%s",
                 old.logText()).isTrue();
         assertThat(old.process().exitValue()).isZero();
 
@@ -110,7 +108,7 @@ class HandoverIntegrationTest {
 
         old.signal("USR2");
         long successor = old.successorPid(Duration.ofSeconds(30));
-        assertThat(old.process().waitFor(60, TimeUnit.SECONDS)).as(old.logText()).isTrue();
+        assertThat(old.process().waitFor(120, TimeUnit.SECONDS)).as(old.logText()).isTrue();
 
         for (int i = 0; i < clients.size(); i++) {
             HttpWire.Message next = clients.get(i).send("GET /next/" + i + " HTTP/1.1\r\nHost: a\r\n\r\n").response();
@@ -160,6 +158,9 @@ class HandoverIntegrationTest {
                 sockets.lines().filter(l -> l.contains(":" + port + " ")).forEach(l -> lines.append("  ").append(l)
                         .append('\n'));
             }
+            lines.append("sockets with bytes queued:\n");
+            sockets.lines().filter(l -> l.startsWith("ESTAB") && !l.matches("ESTAB\\s+0\\s+0\\s.*"))
+                    .limit(40).forEach(l -> lines.append("  ").append(l).append('\n'));
             throw new AssertionError(behind.size() + " tunnel(s) with fewer than " + echoes + " echoes:\n" + lines
                     + "log:\n" + old.logText(), e);
         }

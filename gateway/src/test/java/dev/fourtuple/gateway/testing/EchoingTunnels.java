@@ -28,6 +28,10 @@ import java.util.concurrent.TimeUnit;
  * §5.2 framing parsed by hand from the raw bytes: a cut or merged frame is a problem too). Whatever goes wrong
  * on any tunnel (a frame lost, duplicated, reordered or malformed, a close, a reset) is collected in
  * {@link #problems()}.
+ *
+ * <p>Bytes are handled in plain arrays, each received buffer copied once: the test JVM runs Netty's paranoid
+ * leak detector, which records every access to a buffer, and a byte-by-byte parse of buffers would make this
+ * client, not the gateway, the bottleneck.
  */
 public final class EchoingTunnels implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
@@ -113,7 +117,8 @@ public final class EchoingTunnels implements AutoCloseable {
         final String path;
         final java.util.concurrent.CountDownLatch upgraded = new java.util.concurrent.CountDownLatch(1);
         Channel channel;
-        ByteBuf in = Unpooled.buffer();
+        byte[] in = new byte[256];
+        int inLength;
         boolean open;
         long nextToSend;
         long nextExpected;
@@ -140,25 +145,34 @@ public final class EchoingTunnels implements AutoCloseable {
             }
             byte[] payload = Long.toString(nextToSend++).getBytes(StandardCharsets.US_ASCII);
             byte[] mask = {1, 2, 3, 4};
-            ByteBuf frame = channel.alloc().buffer(6 + payload.length);
-            frame.writeByte(0x81).writeByte(0x80 | payload.length).writeBytes(mask); // RFC 6455 §5.3: masked
+            byte[] frame = new byte[6 + payload.length];
+            frame[0] = (byte) 0x81;
+            frame[1] = (byte) (0x80 | payload.length); // RFC 6455 §5.3: a client masks what it sends
+            System.arraycopy(mask, 0, frame, 2, 4);
             for (int i = 0; i < payload.length; i++) {
-                frame.writeByte(payload[i] ^ mask[i % 4]);
+                frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
             }
-            channel.writeAndFlush(frame);
+            channel.writeAndFlush(Unpooled.wrappedBuffer(frame));
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ByteBuf bytes = (ByteBuf) msg;
-            in.writeBytes(bytes);
+            int n = bytes.readableBytes();
+            if (inLength + n > in.length) {
+                in = java.util.Arrays.copyOf(in, Math.max(in.length * 2, inLength + n));
+            }
+            bytes.readBytes(in, inLength, n);
             bytes.release();
+            inLength += n;
+            int at = 0;
             if (!open) {
-                int end = indexOf(in, "\r\n\r\n");
+                int end = indexOf(in, inLength, "\r\n\r\n");
                 if (end < 0) {
                     return;
                 }
-                String head = in.readCharSequence(end + 4, StandardCharsets.US_ASCII).toString();
+                String head = new String(in, 0, end + 4, StandardCharsets.US_ASCII);
+                at = end + 4;
                 if (!head.startsWith("HTTP/1.1 101")) {
                     problems.add("tunnel " + index + ": no 101: " + head.lines().findFirst().orElse(""));
                     ctx.close();
@@ -168,21 +182,20 @@ public final class EchoingTunnels implements AutoCloseable {
                 lastEcho = System.nanoTime();
                 upgraded.countDown();
             }
-            while (in.readableBytes() >= 2) { // RFC 6455 §5.2: FIN+opcode, then an unmasked 7-bit length
-                int start = in.readerIndex();
-                int opcode = in.getUnsignedByte(start) & 0x0F;
-                int length = in.getUnsignedByte(start + 1);
-                if ((in.getUnsignedByte(start) & 0x80) == 0 || opcode != 1 || length > 125) {
+            while (inLength - at >= 2) { // RFC 6455 §5.2: FIN+opcode, then an unmasked 7-bit length
+                int first = in[at] & 0xFF;
+                int length = in[at + 1] & 0xFF;
+                if ((first & 0x80) == 0 || (first & 0x0F) != 1 || length > 125) {
                     problems.add("tunnel " + index + ": not a whole small text frame: first bytes "
-                            + Integer.toHexString(in.getUnsignedByte(start)) + " " + Integer.toHexString(length));
+                            + Integer.toHexString(first) + " " + Integer.toHexString(length));
                     ctx.close();
                     return;
                 }
-                if (in.readableBytes() < 2 + length) {
+                if (inLength - at < 2 + length) {
                     break;
                 }
-                in.skipBytes(2);
-                long seq = Long.parseLong(in.readCharSequence(length, StandardCharsets.US_ASCII).toString());
+                long seq = Long.parseLong(new String(in, at + 2, length, StandardCharsets.US_ASCII));
+                at += 2 + length;
                 if (seq != nextExpected) {
                     problems.add("tunnel " + index + ": echo " + seq + " where " + nextExpected + " was due");
                 }
@@ -192,7 +205,8 @@ public final class EchoingTunnels implements AutoCloseable {
                 lastEcho = now;
                 received++;
             }
-            in.discardReadBytes();
+            System.arraycopy(in, at, in, 0, inLength - at);
+            inLength -= at;
         }
 
         @Override
@@ -200,7 +214,6 @@ public final class EchoingTunnels implements AutoCloseable {
             if (!closing) {
                 problems.add("tunnel " + index + ": closed after " + received + " echo(es)");
             }
-            in.release();
         }
 
         @Override
@@ -212,16 +225,16 @@ public final class EchoingTunnels implements AutoCloseable {
         }
     }
 
-    private static int indexOf(ByteBuf buf, String text) {
+    private static int indexOf(byte[] bytes, int length, String text) {
         byte[] needle = text.getBytes(StandardCharsets.US_ASCII);
         outer:
-        for (int i = buf.readerIndex(); i <= buf.writerIndex() - needle.length; i++) {
+        for (int i = 0; i <= length - needle.length; i++) {
             for (int j = 0; j < needle.length; j++) {
-                if (buf.getByte(i + j) != needle[j]) {
+                if (bytes[i + j] != needle[j]) {
                     continue outer;
                 }
             }
-            return i - buf.readerIndex();
+            return i;
         }
         return -1;
     }
