@@ -29,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -66,8 +67,8 @@ public final class Takeover implements AutoCloseable {
     private final CompletableFuture<Map<String, List<Integer>>> listenersIn = new CompletableFuture<>();
     private final CompletableFuture<Message.Done> done = new CompletableFuture<>();
     private @Nullable Resumer resumer;
-    private long resumed;
-    private long failed;
+    private final AtomicLong resumed = new AtomicLong(); // counted on the gateway's loops, read by the caller
+    private final AtomicLong failed = new AtomicLong();
 
     private Takeover(EventLoops loop, Channel control, long predecessorPid, int listenerCount) {
         this.loop = loop;
@@ -204,11 +205,11 @@ public final class Takeover implements AutoCloseable {
 
     /** Connections resumed here, and ones that could not be. */
     public long resumed() {
-        return resumed;
+        return resumed.get();
     }
 
     public long failed() {
-        return failed;
+        return failed.get();
     }
 
     /** Pairs each message with the sockets it announces (they come on the other connection, in order). */
@@ -238,17 +239,16 @@ public final class Takeover implements AutoCloseable {
             try {
                 target.resume(connection.kind(), mine, connection.state(), ok -> {
                     if (ok) {
-                        resumed++;
+                        resumed.incrementAndGet();
                     } else {
-                        failed++;
-                        closeQuietly(mine);
+                        failed.incrementAndGet(); // the resumer closed what it made of the sockets
                     }
                     control.writeAndFlush(new Message.Taken(connection.id(), ok));
                 });
             } catch (RuntimeException e) {
                 log.warn("handover: cannot resume {} {}: {}", connection.kind(), connection.id(), e.toString());
                 closeQuietly(mine);
-                failed++;
+                failed.incrementAndGet();
                 control.writeAndFlush(new Message.Taken(connection.id(), false));
             }
         } else if (msg instanceof Message.Done finished) {
@@ -256,9 +256,15 @@ public final class Takeover implements AutoCloseable {
         }
     }
 
-    /** Closes fds nothing adopted (a channel made of one closes it itself). */
+    /** Closes sockets the resumer refused before it made channels of them (an unknown kind, a bad state). */
     private static void closeQuietly(List<Integer> fds) {
-        // Only the fds no channel took: a resumer that made a channel closes through it. Here none did.
+        for (int fd : fds) {
+            try {
+                new FileDescriptor(fd).close();
+            } catch (IOException e) {
+                log.debug("handover: closing fd {}: {}", fd, e.toString());
+            }
+        }
     }
 
     /** Until Welcome: the first reply. */

