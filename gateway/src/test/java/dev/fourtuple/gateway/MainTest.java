@@ -43,7 +43,7 @@ class MainTest {
 
         assertThat(result.exit()).isEqualTo(2);
         assertThat(result.firstErrorLine())
-                .isEqualTo("unknown command: frob (expected: run, check, doctor, demo, echo-backend, help)");
+                .isEqualTo("unknown command: frob (expected: run, check, doctor, upgrade, demo, echo-backend, help)");
         assertThat(result.err()).contains("usage: fourtuple [run] --config FILE");
         assertThat(result.out()).isEmpty();
     }
