@@ -155,7 +155,7 @@ final class Service implements AutoCloseable {
     private static void resumeConnections(Takeover takeover, Gateway gateway) throws InterruptedException {
         takeover.accepting((kind, fds, state, done) -> resume(gateway, kind, fds, state, done));
         try {
-            Message.Done done = takeover.awaitDone(gateway.config().timeouts().drain().plus(HANDOVER_STEP));
+            Message.Done done = takeover.awaitDone(HANDOVER_STEP);
             log.info("took over from pid {}: {} connection(s) resumed here ({} could not be), {} left with it to "
                     + "drain", takeover.predecessorPid(), takeover.resumed(), takeover.failed(), done.left());
         } catch (IOException e) {

@@ -13,12 +13,13 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
-import io.netty.channel.unix.FileDescriptor;
+import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,22 +33,17 @@ import org.slf4j.LoggerFactory;
 /**
  * The running process's side of a handover: listens on the handover socket, and when a successor says hello
  * with the same listeners, passes it the listening sockets, then every connection that can move, in batches
- * (as many on their way at once as the Unix socket's send buffer holds, so neither process stalls), then says {@code Done} and lets
+ * (at most {@link #IN_FLIGHT} on their way at once, so neither process stalls), then says {@code Done} and lets
  * the process drain what is left. Also takes the {@code upgrade} command's request to start a successor.
  * Everything here runs on its own one-thread loop, never on the gateway's.
  */
 public final class Predecessor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Predecessor.class);
     /**
-     * Bounds on the connections on their way at once (sent, not yet acknowledged). Each socket passed is one
-     * message in the Unix socket's send buffer until the successor reads it, and Netty 4.2's epoll domain channel
-     * (a final class) fails a FileDescriptor write the kernel answers EAGAIN instead of waiting for room: so the
-     * bound is what the send buffer the kernel granted holds, at {@link #BUFFER_PER_CONNECTION} each.
+     * Connections on their way at once (quieted or sent, not yet acknowledged): batches, so that neither process
+     * stalls and the sockets open in both at once stay bounded.
      */
-    static final int MIN_IN_FLIGHT = 32;
-    static final int MAX_IN_FLIGHT = 1024;
-    /** Two 1-byte messages with SCM_RIGHTS, a socket buffer (skb) each: a few hundred bytes, with a margin. */
-    private static final int BUFFER_PER_CONNECTION = 2048;
+    static final int IN_FLIGHT = 512;
     /** Asked for on the sockets connection (the kernel caps it at net.core.wmem_max, doubled). */
     private static final int SOCKETS_SNDBUF = 1 << 20;
     /** Between sweeps of the loops for connections that can move (busy ones are tried again). */
@@ -264,7 +260,9 @@ public final class Predecessor implements AutoCloseable {
         int starting;
         int sweepsOut;
         long settleUntil;
-        int inFlight = MIN_IN_FLIGHT;
+        /** Sockets (fds) not yet passed, in the order the successor expects them; open here until Taken. */
+        final ArrayDeque<Integer> unsent = new ArrayDeque<>();
+        boolean retrying;
         final Map<Long, Departure> onTheirWay = new HashMap<>();
 
         Session(Channel control, long pid) {
@@ -274,15 +272,46 @@ public final class Predecessor implements AutoCloseable {
 
         void socketsConnected(Channel channel) {
             sockets = channel;
-            Integer granted = channel.config().getOption(ChannelOption.SO_SNDBUF);
-            inFlight = Math.max(MIN_IN_FLIGHT, Math.min(MAX_IN_FLIGHT,
-                    (granted == null ? 0 : granted) / BUFFER_PER_CONNECTION));
             host.listenerSockets().forEach((name, fds) -> {
                 control.write(new Message.Listener(name, fds.size()));
-                fds.forEach(fd -> channel.write(new FileDescriptor(fd)));
+                pass(fds);
             });
             control.flush();
-            channel.flush();
+        }
+
+        /**
+         * Passes {@code fds} on the sockets connection (SCM_RIGHTS, unix(7)), after those before them, as fast
+         * as its send buffer takes them. Not through the channel's write: Netty 4.2's EpollDomainSocketChannel (a
+         * final class) cannot wait for room for a FileDescriptor: when sendmsg says EAGAIN its doWriteSingle
+         * falls through to the byte path, which throws, and the channel shuts its output (seen with a few hundred
+         * sockets on their way). So they are sent here, and on EAGAIN again a millisecond later.
+         */
+        void pass(List<Integer> fds) {
+            unsent.addAll(fds);
+            passUnsent();
+        }
+
+        private void passUnsent() {
+            Channel out = sockets;
+            if (session != this || out == null || retrying) {
+                return;
+            }
+            Socket socket = (Socket) ((UnixChannel) out).fd();
+            try {
+                while (!unsent.isEmpty()) {
+                    if (socket.sendFd(unsent.peek()) < 0) { // EAGAIN: the successor has yet to read what came before
+                        retrying = true;
+                        executor.schedule(() -> {
+                            retrying = false;
+                            passUnsent();
+                        }, 1, TimeUnit.MILLISECONDS);
+                        return;
+                    }
+                    unsent.poll();
+                }
+            } catch (IOException e) {
+                lost("cannot pass a socket: " + e.getMessage());
+            }
         }
 
         void onMessage(Message msg) {
@@ -290,7 +319,7 @@ public final class Predecessor implements AutoCloseable {
                 host.pauseListeners();
                 paused = true;
                 log.info("handover: successor pid {} accepts on the listening sockets; this process stopped; moving "
-                        + "{} connection(s), up to {} at once", pid, host.connections(), inFlight);
+                        + "{} connection(s)", pid, host.connections());
                 settleUntil = System.nanoTime() + SETTLE.toNanos();
                 sweep();
             } else if (msg instanceof Message.Taken taken) {
@@ -313,7 +342,7 @@ public final class Predecessor implements AutoCloseable {
             if (session != this) {
                 return;
             }
-            int room = inFlight - onTheirWay.size() - starting;
+            int room = IN_FLIGHT - onTheirWay.size() - starting;
             if (room <= 0) {
                 executor.schedule(this::sweep, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
                 return;
@@ -351,14 +380,7 @@ public final class Predecessor implements AutoCloseable {
             onTheirWay.put(id, departure);
             control.writeAndFlush(new Message.Connection(id, departure.kind(), departure.channels().size(),
                     MessageCodec.JSON.valueToTree(departure.state())));
-            for (Channel channel : departure.channels()) {
-                out.write(((UnixChannel) channel).fd()).addListener(written -> {
-                    if (!written.isSuccess()) {
-                        log.warn("handover: passing a socket to pid {} failed: {}", pid, written.cause().toString());
-                    }
-                });
-            }
-            out.flush();
+            pass(departure.channels().stream().map(channel -> ((UnixChannel) channel).fd().intValue()).toList());
         }
 
         void done() {
@@ -387,6 +409,7 @@ public final class Predecessor implements AutoCloseable {
                 return;
             }
             session = null;
+            unsent.clear();
             log.error("handover: successor pid {} failed ({}); this process goes on serving", pid, why);
             onTheirWay.values().forEach(Departure::lost);
             onTheirWay.clear();
