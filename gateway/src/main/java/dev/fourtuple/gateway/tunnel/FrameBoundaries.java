@@ -21,6 +21,7 @@ public final class FrameBoundaries {
     private static final int MASK = 3;         // the 4-byte masking key
     private static final int PAYLOAD = 4;
     private static final int BROKEN = 5;
+    private static final int CLOSE_OPCODE = 0x8; // RFC 6455 §5.5.1
 
     private int state = START;
     private int extendedLeft;
@@ -28,15 +29,34 @@ public final class FrameBoundaries {
     private boolean masked;
     private long payloadLeft;
     private long frames;
+    private boolean closing;
+    private boolean closePassed;
 
     /** Follows the frames through {@code bytes} (from its reader index to its writer index; nothing is read). */
     public void scan(ByteBuf bytes) {
+        scan(bytes, false);
+    }
+
+    /**
+     * Follows the frames through {@code bytes} up to the first boundary in them, and returns its index: the
+     * bytes before it are scanned, those from it on are not. Returns the writer index when the bytes end first
+     * ({@link #atBoundary()} tells whether that is a boundary too), the reader index when at a boundary already.
+     */
+    public int scanToBoundary(ByteBuf bytes) {
+        return scan(bytes, true);
+    }
+
+    private int scan(ByteBuf bytes, boolean toBoundary) {
         int i = bytes.readerIndex();
         int end = bytes.writerIndex();
         while (i < end) {
+            if (toBoundary && state == START) {
+                return i;
+            }
             switch (state) {
                 case START -> {
-                    i++; // FIN, RSV1-3, opcode: nothing here changes where the frame ends
+                    // FIN, RSV1-3, opcode: nothing here changes where the frame ends; only a Close is noted
+                    closing = (bytes.getUnsignedByte(i++) & 0x0F) == CLOSE_OPCODE;
                     state = LENGTH;
                 }
                 case LENGTH -> {
@@ -59,7 +79,7 @@ public final class FrameBoundaries {
                     int b = bytes.getUnsignedByte(i++);
                     if (extendedLeft == 8 && (b & 0x80) != 0) {
                         state = BROKEN; // RFC 6455 §5.2: the most significant bit MUST be 0
-                        return;
+                        return end;
                     }
                     payloadLeft = (payloadLeft << 8) | b;
                     if (--extendedLeft == 0) {
@@ -81,10 +101,11 @@ public final class FrameBoundaries {
                     }
                 }
                 default -> {
-                    return; // BROKEN
+                    return end; // BROKEN
                 }
             }
         }
+        return end;
     }
 
     private void afterLength() {
@@ -106,6 +127,7 @@ public final class FrameBoundaries {
 
     private void frameDone() {
         frames++;
+        closePassed |= closing;
         state = START;
     }
 
@@ -139,6 +161,14 @@ public final class FrameBoundaries {
     /** True once a header broke RFC 6455 §5.2: no boundary will be found again. */
     public boolean broken() {
         return state == BROKEN;
+    }
+
+    /**
+     * True once a whole Close frame went this way (the peer's own, relayed): that direction has its Close, and
+     * a second one would be a frame after the Close (RFC 6455 §5.5.1).
+     */
+    public boolean closePassed() {
+        return closePassed;
     }
 
     /** Whole frames seen so far. */

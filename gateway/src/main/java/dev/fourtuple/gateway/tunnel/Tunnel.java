@@ -5,6 +5,7 @@ import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.connection.Departure;
 import dev.fourtuple.gateway.connection.Quiesce;
 import dev.fourtuple.gateway.timeout.TimerWheel;
+import dev.fourtuple.gateway.tls.TlsClose;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -44,7 +45,10 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
     /** Where the frames are in each direction (RFC 6455 §5.2): client to backend, backend to client. */
     private final FrameBoundaries towardsBackend = new FrameBoundaries();
     private final FrameBoundaries towardsClient = new FrameBoundaries();
-    /** The Close status a drain asked for (0: none), and to which sides the gateway's Close went. */
+    /**
+     * The Close status a drain asked for (0: none), and which sides have had their Close: the gateway's, or
+     * the other peer's own, relayed before the drain.
+     */
     private int closeCode;
     private boolean closeSentToClient;
     private boolean closeSentToBackend;
@@ -159,19 +163,29 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
 
     /**
      * Relays bytes towards {@code peer}, following its frames; once the gateway sent its own Close that way,
-     * nothing more is relayed that way (RFC 6455 §5.5.1: no data frame after a Close).
+     * nothing more is relayed that way (RFC 6455 §5.5.1: no data frame after a Close). While a Close waits for
+     * this direction's next boundary, the bytes are relayed up to that boundary only, wherever it falls in
+     * them: a peer that streams without a pause may never end a read at a frame's end.
      */
     void relay(Channel peer, ByteBuf bytes) {
         boolean toClient = peer == downstream;
-        if (toClient ? closeSentToClient : closeSentToBackend) {
+        if (closed || (toClient ? closeSentToClient : closeSentToBackend)) {
             bytes.release();
             return;
         }
-        (toClient ? towardsClient : towardsBackend).scan(bytes);
-        peer.write(bytes, peer.voidPromise());
-        if (closeCode != 0) {
-            closeAtBoundaries();
+        FrameBoundaries frames = toClient ? towardsClient : towardsBackend;
+        if (closeCode == 0) {
+            frames.scan(bytes);
+            peer.write(bytes, peer.voidPromise());
+            return;
         }
+        int boundary = frames.scanToBoundary(bytes);
+        if (boundary < bytes.writerIndex()) {
+            // what follows the boundary would come after the Close: dropped
+            bytes.writerIndex(boundary);
+        }
+        peer.write(bytes, peer.voidPromise());
+        closeAtBoundaries();
     }
 
     /**
@@ -208,14 +222,23 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
         wheel.schedule(entry, drainAt);
     }
 
+    /**
+     * Sends each side its Close at the first boundary of its direction, unless the other peer's own Close has
+     * gone that way already (a closing handshake under way when the drain came): one Close per direction,
+     * none after it (RFC 6455 §5.5.1).
+     */
     private void closeAtBoundaries() {
         if (!closeSentToClient && towardsClient.atBoundary()) {
             closeSentToClient = true;
-            downstream.writeAndFlush(CloseFrames.toClient(downstream.alloc(), closeCode), downstream.voidPromise());
+            if (!towardsClient.closePassed()) {
+                downstream.writeAndFlush(CloseFrames.toClient(downstream.alloc(), closeCode), downstream.voidPromise());
+            }
         }
         if (!closeSentToBackend && towardsBackend.atBoundary()) {
             closeSentToBackend = true;
-            upstream.writeAndFlush(CloseFrames.toBackend(upstream.alloc(), closeCode), upstream.voidPromise());
+            if (!towardsBackend.closePassed()) {
+                upstream.writeAndFlush(CloseFrames.toBackend(upstream.alloc(), closeCode), upstream.voidPromise());
+            }
         }
         if ((closeSentToClient || towardsClient.broken()) && (closeSentToBackend || towardsBackend.broken())) {
             close(); // flushes what each side has, then closes it
@@ -414,7 +437,8 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
 
     /**
      * Closes both sides once, after flushing what each still has to write; a side that does not take it within
-     * {@link #FLUSH_GRACE_NANOS} is reset (the wheel entry stays for that, no timer of its own).
+     * {@link #FLUSH_GRACE_NANOS} is reset (the wheel entry stays for that, no timer of its own). After a drain's
+     * Close, each side lingers instead ({@link #lingerThenClose}).
      */
     public void close() {
         if (closed) {
@@ -436,11 +460,50 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
         channel.close();
     }
 
-    private static void closeAfterFlush(Channel channel) {
-        if (channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        } else {
+    /** True once {@link #close()} ran: nothing more is relayed, each side is flushed and closed. */
+    boolean closed() {
+        return closed;
+    }
+
+    /**
+     * A side's input ended while the tunnel closes: once its output is shut too (it lingered), it closes now;
+     * otherwise the close after the flush is on its way.
+     */
+    void inputEndedWhileClosed(Channel channel) {
+        if (channel instanceof DuplexChannel duplex && duplex.isOutputShutdown()) {
             channel.close();
         }
+    }
+
+    private void closeAfterFlush(Channel channel) {
+        if (!channel.isActive()) {
+            channel.close();
+        } else if (closeCode != 0 && channel instanceof DuplexChannel duplex) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> lingerThenClose(duplex));
+        } else {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /**
+     * After a drain's Close: a close() while the peer's bytes wait unread (a client still sending, its own
+     * Close answering ours) sends a reset (RFC 1122 §4.2.2.13), which drops what the kernel had not sent yet
+     * and what the peer had not read yet, the Close among it. RFC 6455 §7.1.1 wants the server to close the
+     * TCP connection first, cleanly. So: FIN after everything written (after close_notify on TLS), then read
+     * and discard until the peer's FIN ({@link #inputEndedWhileClosed}), or its reset, or
+     * {@link #FLUSH_GRACE_NANOS}.
+     */
+    private static void lingerThenClose(DuplexChannel channel) {
+        if (!channel.isActive() || channel.isInputShutdown()) {
+            channel.close();
+            return;
+        }
+        TlsClose.shutdownOutput(channel).addListener(shut -> {
+            if (!shut.isSuccess() || channel.isInputShutdown()) {
+                channel.close();
+            } else {
+                readUnlessEnded(channel); // the relay reads on while closed, whatever the peer's writability
+            }
+        });
     }
 }

@@ -57,7 +57,7 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         peer.flush();
-        if (peer.isWritable()) {
+        if (peer.isWritable() || tunnel.closed()) { // closed: what is read is dropped, the peer's FIN awaited
             Tunnel.readUnlessEnded(ctx.channel());
         }
     }
@@ -73,7 +73,9 @@ public final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            if (peer instanceof DuplexChannel duplex && !duplex.isInputShutdown() && peer.isActive()) {
+            if (tunnel.closed()) {
+                tunnel.inputEndedWhileClosed(ctx.channel());
+            } else if (peer instanceof DuplexChannel duplex && !duplex.isInputShutdown() && peer.isActive()) {
                 // Act only once what we relayed has been written: shutdownOutput() fails writes still in
                 // flight, and with io_uring a flushed write is in flight until it completes.
                 // On a TLS client connection, close_notify goes first (RFC 8446 §6.1).

@@ -94,6 +94,40 @@ class FrameBoundariesTest {
         assertThat(boundaries.atBoundary()).as("stays lost").isFalse();
     }
 
+    @Test
+    void aCloseCountsAsPassedOnlyOnceItIsWhole() {
+        FrameBoundaries boundaries = new FrameBoundaries();
+        List<ByteBuf> frames = encode(true, List.of(new PingWebSocketFrame(Unpooled.wrappedBuffer(new byte[] {9})),
+                new CloseWebSocketFrame(1001, "")));
+        boundaries.scan(frames.get(0));
+        assertThat(boundaries.closePassed()).as("after a Ping").isFalse();
+        ByteBuf close = frames.get(1);
+        boundaries.scan(close.slice(0, close.readableBytes() - 1));
+        assertThat(boundaries.closePassed()).as("all of a Close but its last byte").isFalse();
+        boundaries.scan(close.slice(close.readableBytes() - 1, 1));
+        assertThat(boundaries.closePassed()).isTrue();
+        assertThat(boundaries.atBoundary()).isTrue();
+        frames.forEach(ByteBuf::release);
+    }
+
+    @Test
+    void scanToBoundaryStopsAtTheFirstFrameEnd() {
+        FrameBoundaries boundaries = new FrameBoundaries();
+        // a whole frame with a 2-byte payload, then the first 3 bytes of the next
+        ByteBuf bytes = Unpooled.wrappedBuffer(new byte[] {(byte) 0x82, 2, 7, 7, (byte) 0x82, 4, 1});
+        assertThat(boundaries.scanToBoundary(bytes)).as("at a boundary already").isZero();
+        boundaries.scan(bytes.slice(0, 1));
+        assertThat(boundaries.scanToBoundary(bytes.slice(1, 6))).as("index in the slice after the first frame")
+                .isEqualTo(3);
+        assertThat(boundaries.atBoundary()).isTrue();
+        assertThat(boundaries.frames()).isEqualTo(1);
+        assertThat(boundaries.scanToBoundary(bytes.slice(4, 3))).as("at the boundary it stopped at").isZero();
+        boundaries.scan(bytes.slice(4, 1));
+        assertThat(boundaries.scanToBoundary(bytes.slice(5, 2))).as("no boundary: all scanned").isEqualTo(2);
+        assertThat(boundaries.atBoundary()).isFalse();
+        bytes.release();
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {CloseFrames.GOING_AWAY, CloseFrames.SERVICE_RESTART})
     void closeFramesAreReadByAStrictDecoderOfEachSide(int code) {

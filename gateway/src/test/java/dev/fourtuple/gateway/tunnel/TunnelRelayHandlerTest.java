@@ -76,6 +76,20 @@ class TunnelRelayHandlerTest {
         return text.toString();
     }
 
+    /** Everything the channel wrote out, as bytes; every buffer released. */
+    private static byte[] writtenBytes(EmbeddedChannel channel) {
+        ByteBuf all = Unpooled.buffer();
+        Object msg;
+        while ((msg = channel.readOutbound()) != null) {
+            ByteBuf buf = (ByteBuf) msg;
+            all.writeBytes(buf);
+            buf.release();
+        }
+        byte[] bytes = ByteBufUtil.getBytes(all);
+        all.release();
+        return bytes;
+    }
+
     private void advanceTo(long toMs) {
         while (elapsedMs < toMs) {
             long step = Math.min(100 - elapsedMs % 100, toMs - elapsedMs);
@@ -254,6 +268,35 @@ class TunnelRelayHandlerTest {
         written(otherUp);
         assertThat(otherDown.finishAndReleaseAll()).isFalse();
         assertThat(otherUp.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void aGracefulCloseGoesAtTheFirstBoundaryEvenInsideARead() {
+        // The client is inside a frame from the backend (2 of its 4 payload bytes): its Close has to wait, the
+        // backend's goes at once.
+        up.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) 0x82, 4, 1, 2}));
+        assertThat(writtenBytes(down)).containsExactly(0x82, 4, 1, 2);
+        tunnel.closeGracefully(CloseFrames.GOING_AWAY);
+        assertThat(writtenBytes(up)).hasSize(8).startsWith(0x88, 0x82);
+
+        // A backend that streams on: the frame's end and the next frame's start come in one read. The end
+        // goes, the Close after it, and nothing of the next frame (RFC 6455 §5.5.1).
+        up.writeInbound(Unpooled.wrappedBuffer(new byte[] {3, 4, (byte) 0x82, 4, 5, 6}));
+
+        assertThat(writtenBytes(down)).containsExactly(3, 4, 0x88, 2, 0x03, 0xE9);
+        assertBothClosed();
+    }
+
+    @Test
+    void aGracefulCloseAddsNoCloseWhereThePeersOwnCloseWentAlready() {
+        up.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) 0x88, 2, 0x03, (byte) 0xE8})); // the backend's 1000
+        assertThat(writtenBytes(down)).containsExactly(0x88, 2, 0x03, 0xE8);
+
+        tunnel.closeGracefully(CloseFrames.GOING_AWAY);
+
+        assertThat(writtenBytes(down)).as("no second Close to the client").isEmpty();
+        assertThat(writtenBytes(up)).as("the backend gets the gateway's").hasSize(8).startsWith(0x88, 0x82);
+        assertBothClosed();
     }
 
     @Test
