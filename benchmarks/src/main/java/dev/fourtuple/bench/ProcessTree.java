@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A process and all its descendants, read from /proc: memory (proportional set size, so the shared pages of an
@@ -68,20 +69,29 @@ public final class ProcessTree {
 
     /** CPU time (all threads) the whole tree has used so far. */
     public static CpuTime cpu(long root) {
-        long user = 0;
-        long system = 0;
+        CpuTime total = new CpuTime(0, 0);
         for (long pid : pids(root)) {
-            String stat = read(Path.of("/proc", String.valueOf(pid), "stat"));
-            int end = stat.lastIndexOf(')');
-            if (end < 0) {
-                continue;
+            CpuTime one = cpuOf(pid);
+            if (one != null) {
+                total = new CpuTime(total.user + one.user, total.system + one.system);
             }
-            // Fields after "(comm)": state is field 3, utime 14, stime 15.
-            String[] fields = stat.substring(end + 2).split(" ");
-            user += Long.parseLong(fields[11]);
-            system += Long.parseLong(fields[12]);
         }
-        return new CpuTime(user / TICKS_PER_SECOND, system / TICKS_PER_SECOND);
+        return total;
+    }
+
+    /**
+     * CPU time (all threads) of one process alone, its children not counted (a gateway's successor is its
+     * child); null once it has ended.
+     */
+    public static @Nullable CpuTime cpuOf(long pid) {
+        String stat = read(Path.of("/proc", String.valueOf(pid), "stat"));
+        int end = stat.lastIndexOf(')');
+        if (end < 0) {
+            return null;
+        }
+        // Fields after "(comm)": state is field 3, utime 14, stime 15.
+        String[] fields = stat.substring(end + 2).split(" ");
+        return new CpuTime(Long.parseLong(fields[11]) / TICKS_PER_SECOND, Long.parseLong(fields[12]) / TICKS_PER_SECOND);
     }
 
     /**

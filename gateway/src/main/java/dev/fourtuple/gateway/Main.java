@@ -69,7 +69,7 @@ public final class Main {
             List.of(), "COMMAND", "one of: run, check, doctor, upgrade, demo, echo-backend", 0, 1);
     private static final List<Command> COMMANDS = List.of(RUN, CHECK, DOCTOR, UPGRADE, DEMO, ECHO_BACKEND, HELP);
     /** How long {@code upgrade} waits beyond the drain-timeout for the successor to have taken over. */
-    private static final Duration UPGRADE_MARGIN = Duration.ofMinutes(1);
+    private static final Duration UPGRADE_MARGIN = Duration.ofMinutes(5);
 
     private Main() {
     }
