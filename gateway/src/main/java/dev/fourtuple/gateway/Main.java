@@ -32,6 +32,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The command line: {@code run} (default), {@code check}, {@code doctor}, {@code upgrade}, {@code demo},
@@ -163,11 +164,8 @@ public final class Main {
     }
 
     private static int doctor(Path file, Parsed parsed, PrintStream out, PrintStream err) {
-        GatewayConfig config;
-        try {
-            config = ConfigLoader.load(file);
-        } catch (ConfigProblems e) {
-            printProblems(file.toString(), e, err);
+        GatewayConfig config = loadOrReport(file, err);
+        if (config == null) {
             return INVALID;
         }
         // --proc-root and --cgroup-root point doctor at fixture files (tests); the defaults are this host's.
@@ -195,11 +193,8 @@ public final class Main {
     }
 
     private static int upgrade(Path file, PrintStream out, PrintStream err) throws InterruptedException {
-        GatewayConfig config;
-        try {
-            config = ConfigLoader.load(file);
-        } catch (ConfigProblems e) {
-            printProblems(file.toString(), e, err);
+        GatewayConfig config = loadOrReport(file, err);
+        if (config == null) {
             return INVALID;
         }
         Path socket = config.ops().handoverSocket();
@@ -219,11 +214,8 @@ public final class Main {
     }
 
     private static int serve(Path file, PrintStream err) throws InterruptedException {
-        GatewayConfig config;
-        try {
-            config = ConfigLoader.load(file);
-        } catch (ConfigProblems e) {
-            printProblems(file.toString(), e, err);
+        GatewayConfig config = loadOrReport(file, err);
+        if (config == null) {
             return INVALID;
         }
         // Signals first: a SIGTERM that comes while starting must not kill the JVM the default way (exit 143).
@@ -283,6 +275,16 @@ public final class Main {
         Signals.onTerminate(backend::close);
         new CountDownLatch(1).await();
         return OK;
+    }
+
+    /** The config in {@code file}, or null once every problem in it is printed to {@code err} (then exit 2). */
+    private static @Nullable GatewayConfig loadOrReport(Path file, PrintStream err) {
+        try {
+            return ConfigLoader.load(file);
+        } catch (ConfigProblems e) {
+            printProblems(file.toString(), e, err);
+            return null;
+        }
     }
 
     static void printProblems(String source, ConfigProblems e, PrintStream err) {

@@ -104,21 +104,12 @@ class ReloadAndDrainIntegrationTest {
     void tunnelsToARemovedBackendEndWhenTheReloadGraceRunsOut() throws Exception {
         EchoBackend a = backend("a");
         EchoBackend b = backend("b");
-        String v1 = """
-                listen = "127.0.0.1:0"
-                admin.listen = off
-                reload-grace = 2s
-                clusters { main { backends = [%s] } }
-                routes = [ { cluster = main } ]
-                """.formatted(quoted(a));
+        String v1 = GRACE_2S.formatted(quoted(a));
         GatewayProcess gateway = closer.track(GatewayProcess.start(dir, v1, 0));
         int port = gateway.awaitPort(Duration.ofSeconds(30));
         List<WebSocketProbe> onA = openTunnels(URI.create("ws://127.0.0.1:" + port + "/ws"), 10);
 
-        Files.writeString(dir.resolve("gateway.conf"), v1.replace("127.0.0.1:0", "127.0.0.1:" + port)
-                .replace(quoted(a), quoted(b)));
-        gateway.signal("HUP");
-        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.logText().contains("(version 2)"));
+        reload(gateway, v1.replace("127.0.0.1:0", "127.0.0.1:" + port).replace(quoted(a), quoted(b)), 2);
         assertAllEcho(onA); // within the grace they go on
 
         await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() == 0);
@@ -138,24 +129,14 @@ class ReloadAndDrainIntegrationTest {
     void aBackendAddedBackWithinTheReloadGraceKeepsItsTunnels() throws Exception {
         EchoBackend a = backend("a");
         EchoBackend b = backend("b");
-        String v1 = """
-                listen = "127.0.0.1:0"
-                admin.listen = off
-                reload-grace = 2s
-                clusters { main { backends = [%s] } }
-                routes = [ { cluster = main } ]
-                """.formatted(quoted(a));
+        String v1 = GRACE_2S.formatted(quoted(a));
         GatewayProcess gateway = closer.track(GatewayProcess.start(dir, v1, 0));
         int port = gateway.awaitPort(Duration.ofSeconds(30));
         List<WebSocketProbe> onA = openTunnels(URI.create("ws://127.0.0.1:" + port + "/ws"), 10);
         String pinned = v1.replace("127.0.0.1:0", "127.0.0.1:" + port);
 
-        Files.writeString(dir.resolve("gateway.conf"), pinned.replace(quoted(a), quoted(b)));
-        gateway.signal("HUP");
-        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.logText().contains("(version 2)"));
-        Files.writeString(dir.resolve("gateway.conf"), pinned.replace(quoted(a), quoted(a) + ", " + quoted(b)));
-        gateway.signal("HUP");
-        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.logText().contains("(version 3)"));
+        reload(gateway, pinned.replace(quoted(a), quoted(b)), 2);
+        reload(gateway, pinned.replace(quoted(a), quoted(a) + ", " + quoted(b)), 3);
 
         // Past the 2 s grace of version 2's removal, and then some: every tunnel to a is still there.
         await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> a.openConnections() == 10);
@@ -225,6 +206,22 @@ class ReloadAndDrainIntegrationTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** One backend, the reload-grace short enough to run out within a test. */
+    private static final String GRACE_2S = """
+            listen = "127.0.0.1:0"
+            admin.listen = off
+            reload-grace = 2s
+            clusters { main { backends = [%s] } }
+            routes = [ { cluster = main } ]
+            """;
+
+    /** Writes {@code config} as the gateway's file, sends SIGHUP and waits until it runs as {@code version}. */
+    private void reload(GatewayProcess gateway, String config, int version) throws Exception {
+        Files.writeString(dir.resolve("gateway.conf"), config);
+        gateway.signal("HUP");
+        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.logText().contains("(version " + version + ")"));
     }
 
     private static void assertAllEcho(List<WebSocketProbe> probes) throws Exception {

@@ -1,12 +1,10 @@
 package dev.fourtuple.gateway.connection;
 
-import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The client connections of one event loop, each tagged with the config version it serves under. A connection
@@ -19,13 +17,14 @@ public final class ConnectionRegistry {
 
     /** A connection's place in the registry. */
     public static final class Registration {
-        private final ClientConnection connection;
+        /** Null only in the list's head, which is never visited. */
+        private final @Nullable ClientConnection connection;
         private Registration prev = this;
         private Registration next = this;
         private int configVersion;
         private boolean linked;
 
-        private Registration(ClientConnection connection, int configVersion) {
+        private Registration(@Nullable ClientConnection connection, int configVersion) {
             this.connection = connection;
             this.configVersion = configVersion;
         }
@@ -45,7 +44,7 @@ public final class ConnectionRegistry {
     }
 
     private final EventLoop loop;
-    private final Registration head = new Registration(new Head(), 0);
+    private final Registration head = new Registration(null, 0);
     private int size;
 
     public ConnectionRegistry(EventLoop loop) {
@@ -95,8 +94,9 @@ public final class ConnectionRegistry {
             all.add(r);
         }
         for (Registration registration : all) {
-            if (registration.linked) {
-                action.visit(registration.connection, registration.configVersion);
+            ClientConnection connection = registration.connection;
+            if (registration.linked && connection != null) {
+                action.visit(connection, registration.configVersion);
             }
         }
     }
@@ -110,26 +110,5 @@ public final class ConnectionRegistry {
     @FunctionalInterface
     public interface Visitor {
         void visit(ClientConnection connection, int configVersion);
-    }
-
-    /** The list's sentinel: never visited. */
-    private static final class Head implements ClientConnection {
-        @Override
-        public boolean uses(Set<InetSocketAddress> backends) {
-            return false;
-        }
-
-        @Override
-        public void cutForRemovedBackend() {
-        }
-
-        @Override
-        public void drain(long closeAtNanos, int closeCode) {
-        }
-
-        @Override
-        public List<Channel> channels() {
-            return List.of();
-        }
     }
 }

@@ -258,7 +258,6 @@ public final class Predecessor implements AutoCloseable {
         long nextId = 1;
         long moved;
         int starting;
-        int sweepsOut;
         long settleUntil;
         /** Sockets (fds) not yet passed, in the order the successor expects them; open here until Taken. */
         final ArrayDeque<Integer> unsent = new ArrayDeque<>();
@@ -347,13 +346,11 @@ public final class Predecessor implements AutoCloseable {
                 executor.schedule(this::sweep, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
                 return;
             }
-            sweepsOut++;
             host.depart(room, departure -> executor.execute(() -> send(departure)),
                     (started, remaining) -> executor.execute(() -> swept(started, remaining)));
         }
 
         void swept(int started, int remaining) {
-            sweepsOut--;
             starting += started;
             if (session != this) {
                 return;

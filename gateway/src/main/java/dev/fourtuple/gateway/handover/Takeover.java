@@ -134,11 +134,7 @@ public final class Takeover implements AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        if (!forSockets) {
-                            MessageCodec.addTo(ch.pipeline());
-                        } else {
-                            MessageCodec.addTo(ch.pipeline()); // it only writes its one message; it reads fds
-                        }
+                        MessageCodec.addTo(ch.pipeline()); // the sockets connection only writes its one message
                         ch.pipeline().addLast(handler);
                     }
                 });

@@ -52,7 +52,8 @@ public final class Frontends {
     private volatile boolean draining;
     /** Each listener's initializer, by name: a connection taken over idle rejoins its listener's. */
     private final Map<String, FrontendInitializer> initializers = new ConcurrentHashMap<>();
-    /** Round robin over the loops for connections taken over from a predecessor. */
+    /** Round robin over the loops' wheels for connections taken over from a predecessor. */
+    private final List<TimerWheel> wheelList;
     private final AtomicInteger nextLoop = new AtomicInteger();
 
     public Frontends(AtomicReference<FrontendSettings> settings, PerLoop<TimerWheel> wheels,
@@ -60,6 +61,7 @@ public final class Frontends {
             TunnelMeters tunnelMeters, ProblemLog problems, AdmissionController admission) {
         this.settings = settings;
         this.wheels = wheels;
+        this.wheelList = List.copyOf(wheels.all());
         this.connections = connections;
         this.connector = connector;
         this.meters = meters;
@@ -152,8 +154,7 @@ public final class Frontends {
     }
 
     private TimerWheel nextWheel() {
-        List<TimerWheel> all = List.copyOf(wheels.all());
-        return all.get(Math.floorMod(nextLoop.getAndIncrement(), all.size()));
+        return wheelList.get(Math.floorMod(nextLoop.getAndIncrement(), wheelList.size()));
     }
 
     /** The options the proxy owns on every connection, as the listener and the connector set them. */

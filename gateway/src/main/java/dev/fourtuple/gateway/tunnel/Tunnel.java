@@ -264,8 +264,8 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
                 left(false);
                 return;
             }
-            TunnelState state = new TunnelState(addressOf(backend), idleFor, towardsBackend.position(),
-                    towardsClient.position(), held.get(0), held.get(1));
+            TunnelState state = new TunnelState(backend.getAddress().getAddress(), backend.getPort(), idleFor,
+                    towardsBackend.position(), towardsClient.position(), held.get(0), held.get(1));
             ready.accept(new Leaving(state));
         });
         return true;
@@ -347,11 +347,6 @@ public final class Tunnel implements TimerWheel.Owner, ClientConnection {
         upstream.flush();
         tunnel.run();
         return tunnel;
-    }
-
-    private static String addressOf(InetSocketAddress address) {
-        String host = address.getAddress().getHostAddress();
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
     }
 
     void touch() {

@@ -2,12 +2,12 @@ package dev.fourtuple.gateway.testing;
 
 import static org.awaitility.Awaitility.await;
 
-import dev.fourtuple.gateway.Main;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -30,8 +30,7 @@ public final class EchoBackendProcess implements AutoCloseable {
     /** Starts it on a free port of 127.0.0.1 and waits until it listens. */
     public static EchoBackendProcess start(Path dir, String name) throws IOException {
         Path log = dir.resolve("echo-" + name + ".log");
-        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "echo-backend", "127.0.0.1:0", name)
+        Process process = new ProcessBuilder(GatewayProcess.mainCommand(List.of(), "echo-backend", "127.0.0.1:0", name))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             int port = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> {

@@ -48,11 +48,7 @@ public final class GatewayProcess implements AutoCloseable {
         Path file = dir.resolve("gateway.conf");
         Files.writeString(file, config);
         Path log = dir.resolve("gateway.log");
-        List<String> java = new ArrayList<>();
-        java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        java.addAll(List.of(jvmOptions));
-        java.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "run", "--config", file.toString()));
+        List<String> java = mainCommand(List.of(jvmOptions), "run", "--config", file.toString());
         List<String> command = new ArrayList<>();
         if (openFiles > 0) {
             command.addAll(List.of("bash", "-c", "ulimit -n " + openFiles + " && exec \"$@\"", "bash"));
@@ -62,6 +58,16 @@ public final class GatewayProcess implements AutoCloseable {
         builder.environment().putAll(env);
         Process process = builder.start();
         return new GatewayProcess(process, log);
+    }
+
+    /** {@code java [jvmOptions] -cp <this test's class path> dev.fourtuple.gateway.Main arguments...}. */
+    static List<String> mainCommand(List<String> jvmOptions, String... arguments) {
+        List<String> java = new ArrayList<>();
+        java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        java.addAll(jvmOptions);
+        java.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        java.addAll(List.of(arguments));
+        return java;
     }
 
     /** Waits for the "listening on" line and returns the port. */
