@@ -42,7 +42,7 @@ final class Demo {
         List<EchoBackend> backends = new ArrayList<>();
         Set<InetSocketAddress> addresses = new LinkedHashSet<>();
         for (ClusterConfig cluster : config.clusters().values()) {
-            addresses.addAll(cluster.backends());
+            addresses.addAll(cluster.fixedAddresses());
         }
         Service service;
         try {

@@ -284,7 +284,7 @@ public final class Gateway implements AutoCloseable {
      */
     public synchronized Reload reload(GatewayConfig next) {
         List<String> needRestart = needRestart(config, next);
-        Set<InetSocketAddress> before = backendAddresses(config);
+        Set<InetSocketAddress> before = backendAddresses(upstreams.clusters());
         Map<ServerTls, ServerTls.Contexts> certificates = prepareTls(next);
         Map<String, Cluster> clusters;
         try {
@@ -301,13 +301,13 @@ public final class Gateway implements AutoCloseable {
         int version = configVersion + 1;
         settings.set(frontendSettings(next, loops.transport(), clusters, version));
         Set<InetSocketAddress> removed = new LinkedHashSet<>(before);
-        removed.removeAll(backendAddresses(next));
+        removed.removeAll(backendAddresses(clusters));
         Duration grace = next.ops().reloadGrace();
         if (!removed.isEmpty() && !grace.isZero()) {
             // One task after the grace (then one per loop): not a timer per connection. What a later reload
             // added back is not cut, nor anything opened under this version or later.
             loops.loops().get(0).schedule(() -> frontend.cutRemovedBackends(removed, version,
-                    () -> backendAddresses(config)), grace.toMillis(), TimeUnit.MILLISECONDS);
+                    () -> backendAddresses(upstreams.clusters())), grace.toMillis(), TimeUnit.MILLISECONDS);
         }
         config = next;
         configVersion = version;
@@ -411,9 +411,10 @@ public final class Gateway implements AutoCloseable {
         return config.listeners().stream().map(ListenerConfig::backlog).toList();
     }
 
-    private static Set<InetSocketAddress> backendAddresses(GatewayConfig config) {
+    /** The backends' addresses now (fixed ones and those DNS gave). */
+    private static Set<InetSocketAddress> backendAddresses(Map<String, Cluster> clusters) {
         Set<InetSocketAddress> addresses = new LinkedHashSet<>();
-        config.clusters().values().forEach(c -> addresses.addAll(c.backends()));
+        clusters.values().forEach(c -> c.backends().forEach(b -> addresses.add(b.address())));
         return addresses;
     }
 

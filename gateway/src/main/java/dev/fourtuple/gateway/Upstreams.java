@@ -12,6 +12,7 @@ import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.upstream.BackendState;
 import dev.fourtuple.gateway.upstream.BackendTls;
 import dev.fourtuple.gateway.upstream.Cluster;
+import dev.fourtuple.gateway.upstream.Discovered;
 import dev.fourtuple.gateway.upstream.PortLedger;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import dev.fourtuple.gateway.upstream.UpstreamMeters;
@@ -47,6 +48,8 @@ final class Upstreams {
     private final BackendState.Registry states = new BackendState.Registry();
     private final UpstreamConnector connector;
     private volatile Map<String, Cluster> clusters;
+    /** The last good DNS answers for the clusters' dns: and srv: entries. */
+    private volatile Discovered discovered = Discovered.NONE;
     /** One TLS context per distinct cluster tls setting; replaced on reload, confined to the reloading thread. */
     private Map<ClusterTls, BackendTls> tls;
 
@@ -188,7 +191,8 @@ final class Upstreams {
         for (ClusterConfig cluster : config.clusters().values()) {
             List<InetAddress> sources = cluster.sources(config.upstream());
             BackendTls tls = cluster.tls() == null ? null : contexts.get(cluster.tls());
-            built.put(cluster.name(), Cluster.of(cluster, sources, ledger, states, tls));
+            Cluster running = Cluster.of(cluster, sources, ledger, states, tls, discovered);
+            built.put(cluster.name(), running);
             if (tls != null) {
                 log.info("cluster {}: TLS to its backends, {}, engine {}, trust {}", cluster.name(), tls,
                         tls.engine(), tls.settings().ca() == null ? "the JDK's default CAs" : tls.settings().ca());
@@ -199,7 +203,7 @@ final class Upstreams {
                 }
             }
             int sourceCount = Math.max(1, sources.size());
-            int backendCount = cluster.backends().size();
+            int backendCount = running.backends().size();
             long capacity = ledger.perSourceCap()
                     ? (long) sourceCount * ledger.capacity()
                     : (long) sourceCount * backendCount * ledger.capacity();

@@ -193,9 +193,10 @@ public final class ConfigLoader {
             Map<String, ClusterConfig> clusters = clusters(root.section("clusters"), clusterDefaults);
             ConfigObject routeDefaults = root.section("route-defaults").object();
             List<RouteConfig> routes = routes(root, routeDefaults, clusters, listeners);
+            DnsSettings dns = dns(root.section("dns"));
             root.rejectUnknownKeys();
             return new GatewayConfig(source, listeners, backlog, transport, eventLoops, timeouts, limits, downstream,
-                    upstream, admission, ops, clusters, routes);
+                    upstream, admission, ops, clusters, routes, dns);
         }
 
         /** body-min-rate: off (0), or a size per second written as a size ("1KiB"). */
@@ -381,6 +382,36 @@ public final class ConfigLoader {
             return new AdmissionSettings.Watermarks(high, low);
         }
 
+        /** dns { resolvers = ["IP:PORT", ...], max-refresh, min-refresh, timeout }. */
+        private DnsSettings dns(ConfigSection dns) {
+            List<InetSocketAddress> resolvers = new ArrayList<>();
+            for (ConfigValue value : dns.list("resolvers")) {
+                InetSocketAddress resolver = value.valueType() == ConfigValueType.STRING
+                        && Addresses.ipLiteral(hostOf((String) value.unwrapped())) != null
+                        ? Addresses.parse((String) value.unwrapped(), 1) : null;
+                if (resolver == null) {
+                    dns.problem("resolvers", value, "\"IP:PORT\" of a DNS server (an IP, not a name)");
+                } else {
+                    resolvers.add(resolver);
+                }
+            }
+            Duration maxRefresh = dns.duration("max-refresh", Duration.ofSeconds(1), Duration.ofHours(24), false);
+            Duration minRefresh = dns.duration("min-refresh", MS, Duration.ofHours(1), false);
+            Duration timeout = dns.duration("timeout", MS, Duration.ofMinutes(1), false);
+            dns.rejectUnknownKeys();
+            if (minRefresh.compareTo(maxRefresh) > 0) {
+                dns.problem("min-refresh", dns.object().get("min-refresh"), "at most max-refresh (" + maxRefresh + ")");
+            }
+            return new DnsSettings(resolvers, maxRefresh, minRefresh, timeout);
+        }
+
+        private static String hostOf(String hostAndPort) {
+            String trimmed = hostAndPort.trim();
+            int colon = trimmed.lastIndexOf(':');
+            String host = colon > 0 ? trimmed.substring(0, colon) : trimmed;
+            return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        }
+
         private Map<String, ClusterConfig> clusters(ConfigSection section, ConfigObject defaults) {
             Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
             for (String name : section.keys()) {
@@ -394,24 +425,18 @@ public final class ConfigLoader {
                 }
                 ConfigSection cluster = new ConfigSection(object.withFallback(defaults), section.pathOf(name),
                         ConfigSection.locate(object.origin()), problems);
-                List<InetSocketAddress> backends = new ArrayList<>();
-                List<ConfigValue> listed = cluster.list("backends");
-                for (int i = 0; i < listed.size(); i++) {
-                    InetSocketAddress backend = addressValue(cluster, "backends", listed.get(i), 1);
-                    if (backend != null) {
-                        backends.add(backend);
-                    }
-                }
-                ConfigValue backendsValue = cluster.optionalValue("backends");
-                if (listed.isEmpty() && backendsValue != null && backendsValue.valueType() == ConfigValueType.LIST) {
-                    cluster.problem("backends", backendsValue, "at least one backend \"IP:PORT\"");
-                }
-                BalancerKind balancer = cluster.enumValue("balancer", BalancerKind.class, BalancerKind.ROUND_ROBIN);
+                List<BackendConfig> backends = ClusterMapping.backends(cluster);
+                ClusterMapping.Balancing balancer = ClusterMapping.balancer(cluster);
+                String stickyCookie = ClusterMapping.stickyCookie(cluster);
                 List<InetAddress> sources = cluster.optionalValue("source-addresses") == null ? null
                         : sourceAddresses(cluster, cluster.list("source-addresses"));
                 ClusterTls tls = new ClusterTlsMapping(problems, folder).tls(cluster);
+                HealthCheckSettings healthCheck = ClusterMapping.healthCheck(cluster);
+                OutlierSettings outlier = ClusterMapping.outlier(cluster);
+                DownPolicy onDown = cluster.enumValue("on-down", DownPolicy.class, DownPolicy.KEEP);
                 cluster.rejectUnknownKeys();
-                clusters.put(name, new ClusterConfig(name, backends, balancer, sources, tls));
+                clusters.put(name, new ClusterConfig(name, backends, balancer.kind(), balancer.key(), stickyCookie,
+                        sources, tls, healthCheck, outlier, onDown));
             }
             return clusters;
         }

@@ -68,6 +68,11 @@ final class ConfigSection {
     }
 
     /** Full path of a key of this section, for messages. */
+    /** Where this section's problems go (a nested object parsed on its own reports into the same list). */
+    List<ConfigProblem> problems() {
+        return problems;
+    }
+
     String pathOf(String key) {
         return path.isEmpty() ? key : path + "." + key;
     }

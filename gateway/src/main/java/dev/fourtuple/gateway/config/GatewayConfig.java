@@ -21,6 +21,7 @@ import java.util.Map;
  * @param ops          admin server, reload grace, logging
  * @param clusters     backend groups by name, in file order
  * @param routes       routes in match order
+ * @param dns          how DNS-named backends are resolved
  */
 public record GatewayConfig(
         String source,
@@ -35,7 +36,8 @@ public record GatewayConfig(
         AdmissionSettings admission,
         OpsSettings ops,
         Map<String, ClusterConfig> clusters,
-        List<RouteConfig> routes) {
+        List<RouteConfig> routes,
+        DnsSettings dns) {
 
     public GatewayConfig {
         listeners = List.copyOf(listeners);

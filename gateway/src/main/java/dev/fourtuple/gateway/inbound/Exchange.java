@@ -3,14 +3,12 @@ package dev.fourtuple.gateway.inbound;
 import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
+import dev.fourtuple.gateway.upstream.Acquirer;
+import dev.fourtuple.gateway.upstream.Acquisition;
 import dev.fourtuple.gateway.upstream.Backend;
-import dev.fourtuple.gateway.upstream.BackendHandshakeException;
 import dev.fourtuple.gateway.upstream.UpstreamConnectionHandler;
-import dev.fourtuple.gateway.upstream.TuplesExhaustedException;
-import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import dev.fourtuple.gateway.upstream.UpstreamListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
@@ -21,10 +19,10 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.HashSet;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -40,16 +38,15 @@ import org.jspecify.annotations.Nullable;
  * also body-timeout stretched by body-min-rate (a body that trickles ends with 408); between the end of the
  * request and the response head, the request timeout.
  *
- * <p>Retries (RFC 9110 §9.2.2): a request moves to another backend when its connect failed (nothing was
- * sent); once written it is re-sent only when its method is idempotent, it has no body, no byte of a response
- * arrived, and the connection was a pooled one the backend closed just then. POST and PATCH never are.
+ * <p>Which backend, and a connection to it, comes from the cluster's {@link Acquisition} (which also moves a
+ * request whose connect failed to another backend). Once written, a request is re-sent only when its method
+ * is idempotent, it has no body, no byte of a response arrived, and the connection was a pooled one the
+ * backend closed just then (RFC 9110 §9.2.2). POST and PATCH never are.
  *
  * <p>A body received from the client is never silently dropped: it is forwarded in full, or the client gets
  * an error status, or (once a response has started) the connection is closed so the client sees a failure.
  */
-final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
-    /** First try plus at most two other backends of the cluster when a connect fails (not for lack of ports). */
-    private static final int MAX_CONNECT_ATTEMPTS = 3;
+final class Exchange implements UpstreamListener, Acquirer {
     /** 1xx responses relayed per request at most; a backend sending more is broken or hostile (502). */
     private static final int MAX_INTERIM = 16;
 
@@ -72,8 +69,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private final BodyClock bodyClock;
 
     private Phase phase = Phase.AWAITING_HEAD;
-    private Set<Backend> tried = Set.of();
-    private @Nullable Backend backend;
+    private @Nullable Acquisition acquisition;
     private @Nullable UpstreamConnectionHandler upstream;
     private @Nullable ArrayDeque<HttpContent> early;
     private boolean requestComplete;
@@ -81,9 +77,6 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private boolean replayed;
     private boolean reuseForbidden;
     private int interim;
-    private int connectFailures;
-    private HttpResponseStatus lastConnectStatus = HttpResponseStatus.BAD_GATEWAY;
-    private @Nullable String exhausted;
     private long bodyBytes;
     private long lastActivity;
 
@@ -116,24 +109,20 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     void start() {
         lastActivity = owner.now();
         armInactivity();
-        Backend first = match.cluster().pick(tried);
-        if (first == null) {
-            fail(HttpResponseStatus.BAD_GATEWAY, Problem.BACKEND_REFUSED, "cluster " + match.cluster().name() + " has no backend");
-            return;
+        InetAddress client = down.channel().remoteAddress() instanceof InetSocketAddress address
+                ? address.getAddress() : null;
+        Acquisition started = frontend.clusterClient().acquire(match.cluster(), down.channel().eventLoop(), request,
+                client, this);
+        acquisition = started;
+        if (phase == Phase.DONE) {
+            started.finished(); // ended while acquire() ran: nothing else will give its backend back
         }
-        connectTo(first);
-    }
-
-    private void connectTo(Backend target) {
-        backend = target;
-        target.started();
-        frontend.connector().acquire(down.channel().eventLoop(), target, this);
     }
 
     // ---- the upstream connection ----
 
     @Override
-    public void onConnected(UpstreamConnectionHandler connection) {
+    public void onAcquired(UpstreamConnectionHandler connection) {
         if (phase == Phase.DONE) {
             connection.release(); // the client left while we connected; the connection is clean
             return;
@@ -161,45 +150,9 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     }
 
     @Override
-    public void onConnectFailed(Throwable cause) {
-        if (phase == Phase.DONE) {
-            return;
-        }
-        Backend failed = backend;
-        backend = null;
-        if (failed == null) {
-            return;
-        }
-        failed.finished();
-        if (tried.isEmpty()) {
-            tried = new HashSet<>(4);
-        }
-        tried.add(failed);
-        if (cause instanceof TuplesExhaustedException) {
-            // Not the backend's fault and not an attempt on it: try the others before answering 503.
-            exhausted = exhausted == null ? cause.getMessage() : exhausted + "; " + cause.getMessage();
-            Backend next = match.cluster().pick(tried);
-            if (next != null) {
-                connectTo(next);
-            } else if (connectFailures == 0) {
-                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, Problem.PORTS_EXHAUSTED,
-                        "cluster " + match.cluster().name() + ": " + exhausted);
-            } else {
-                finishWithError(lastConnectStatus);
-            }
-            return;
-        }
-        boolean timedOut = cause instanceof ConnectTimeoutException;
-        Problem problem = timedOut ? Problem.CONNECT_TIMEOUT
-                : cause instanceof BackendHandshakeException ? Problem.BACKEND_TLS : Problem.BACKEND_REFUSED;
-        frontend.problems().report(problem, failed + " (cluster " + match.cluster().name() + "): " + cause.getMessage());
-        connectFailures++;
-        lastConnectStatus = timedOut ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY;
-        Backend next = connectFailures < MAX_CONNECT_ATTEMPTS ? match.cluster().pick(tried) : null;
-        if (next != null) {
-            connectTo(next);
-        } else {
-            finishWithError(lastConnectStatus);
+    public void onUnavailable(HttpResponseStatus status, Problem problem, String detail) {
+        if (phase != Phase.DONE) {
+            fail(status, problem, detail + " for " + request.method() + " " + request.uri());
         }
     }
 
@@ -212,7 +165,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         lastActivity = owner.now();
         if (message.decoderResult().isFailure()) {
             ReferenceCountUtil.release(message);
-            backendFailed(Problem.BAD_RESPONSE, String.valueOf(message.decoderResult().cause()));
+            badResponse(String.valueOf(message.decoderResult().cause()));
             return;
         }
         if (message instanceof HttpResponse response) {
@@ -228,7 +181,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         String framing = ProxyHeaders.badFraming(response);
         if (framing != null) {
             ReferenceCountUtil.release(response);
-            backendFailed(Problem.BAD_RESPONSE, backend + ": " + framing);
+            badResponse(backend() + ": " + framing);
             return;
         }
         if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
@@ -239,10 +192,11 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
                 // RFC 6455 §4.1: the client would fail this handshake; the gateway refuses it for the client,
                 // before any byte of it is relayed, so nothing past it is taken for WebSocket frames.
                 ReferenceCountUtil.release(response);
-                backendFailed(Problem.BAD_RESPONSE, backend + ": " + wrong);
+                badResponse(backend() + ": " + wrong);
                 return;
             }
             phase = Phase.SWITCHING;
+            responded(response);
             owner.disarm();
             down.write(response, down.voidPromise()); // kept as is: Upgrade, Connection, Sec-WebSocket-Accept
             return;
@@ -250,7 +204,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         if (code < 200) {
             if (++interim > MAX_INTERIM) {
                 ReferenceCountUtil.release(response);
-                backendFailed(Problem.BAD_RESPONSE, backend + ": more than " + MAX_INTERIM + " 1xx responses");
+                badResponse(backend() + ": more than " + MAX_INTERIM + " 1xx responses");
                 return;
             }
             phase = Phase.INTERIM; // 100 Continue, 103 Early Hints: passed on, the final response follows
@@ -263,6 +217,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             return;
         }
         phase = Phase.STREAMING;
+        responded(response);
         stopBodyClockIfDone();
         reuseForbidden = ProxyHeaders.namesFraming(response.headers());
         boolean bodylessResponse = request.method().equals(HttpMethod.HEAD) || code == 204 || code == 304;
@@ -270,6 +225,33 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         closeAfterResponse = ProxyHeaders.prepareResponse(response, clientVersion, keepAlive, bodylessResponse);
         armInactivity();
         down.write(response, down.voidPromise());
+    }
+
+    /** The final response head: the cluster learns how its backend did (and may add its sticky cookie). */
+    private void responded(HttpResponse response) {
+        Acquisition held = acquisition;
+        if (held != null) {
+            held.responded(response);
+        }
+    }
+
+    /** The backend failed this request before any final response: counts against its health. */
+    private void backendFailedRequest() {
+        Acquisition held = acquisition;
+        if (held != null && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM)) {
+            held.failed();
+        }
+    }
+
+    /** What the backend sent was unusable: counts against its health, then as any backend failure. */
+    private void badResponse(String detail) {
+        backendFailedRequest();
+        backendFailed(Problem.BAD_RESPONSE, detail);
+    }
+
+    private @Nullable Backend backend() {
+        Acquisition held = acquisition;
+        return held == null ? null : held.backend();
     }
 
     private void onResponseContent(HttpContent content) {
@@ -328,15 +310,19 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         }
         UpstreamConnectionHandler connection = upstream;
         upstream = null;
-        Backend target = backend;
+        Backend target = backend();
+        Acquisition held = acquisition;
         if (phase == Phase.AWAITING_HEAD && interim == 0 && connection != null && connection.wasReused()
-                && !connection.responseStarted() && replayable && !replayed && target != null) {
+                && !connection.responseStarted() && replayable && !replayed && target != null && held != null) {
             // RFC 9110 §9.2.2 / RFC 9112 §9.3.1: a pooled connection the backend closed just as it was reused,
             // before any byte of a response. The request is idempotent and has no body to lose: sent once more,
             // on a fresh connection. Any other request gets the 502 below.
             replayed = true;
-            frontend.connector().connect(down.channel().eventLoop(), target, this);
+            held.reconnect();
             return;
+        }
+        if (connection == null || !connection.wasReused() || connection.responseStarted()) {
+            backendFailedRequest(); // not a pooled connection's keep-alive race: the backend dropped the request
         }
         backendFailed(Problem.BACKEND_CLOSED, target + (cause == null ? ": closed" : ": " + cause));
     }
@@ -448,7 +434,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
 
     /** The backend this exchange is on (or connecting to), or null. */
     @Nullable InetSocketAddress backendAddress() {
-        Backend target = backend;
+        Backend target = backend();
         return target == null ? null : target.address();
     }
 
@@ -482,8 +468,9 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             return;
         }
         if (requestComplete && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM)) {
+            backendFailedRequest();
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, Problem.RESPONSE_TIMEOUT,
-                    backend + " " + request.method() + " " + request.uri());
+                    backend() + " " + request.method() + " " + request.uri());
             return;
         }
         if (bodyClock.running() && nowNanos - bodyClock.deadline(bodyBytes) >= 0) {
@@ -535,17 +522,17 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
 
     private void becomeTunnel() {
         UpstreamConnectionHandler connection = upstream;
-        Backend target = backend;
+        Acquisition held = acquisition;
         upstream = null;
-        backend = null;
         phase = Phase.DONE;
         releaseEarly();
         down.flush();
-        if (connection == null || target == null) {
+        if (connection == null || held == null || held.backend() == null) {
+            end();
             owner.abort();
             return;
         }
-        owner.switchToTunnel(connection, target::finished);
+        owner.switchToTunnel(connection, held::finished); // the backend counts the tunnel until it closes
     }
 
     /** Something failed on the backend's side. */
@@ -575,15 +562,6 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         owner.respondAndClose(status, problem, detail);
     }
 
-    /** Like {@link #fail} when the problem was already reported (connect failures). */
-    private void finishWithError(HttpResponseStatus status) {
-        closeUpstream();
-        end();
-        owner.respondAndClose(status, status.code() == 504 ? Problem.CONNECT_TIMEOUT : Problem.BACKEND_REFUSED,
-                "cluster " + match.cluster().name() + ": no backend could be reached for "
-                        + request.method() + " " + request.uri());
-    }
-
     /** A response is already under way: close both sides so the client cannot take it for complete. */
     private void abortBoth() {
         closeUpstream();
@@ -603,10 +581,9 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         phase = Phase.DONE;
         owner.disarm();
         releaseEarly();
-        Backend target = backend;
-        backend = null;
-        if (target != null) {
-            target.finished();
+        Acquisition held = acquisition;
+        if (held != null) {
+            held.finished();
         }
     }
 

@@ -5,7 +5,7 @@ import dev.fourtuple.gateway.metrics.ProblemLog;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.transport.PerLoop;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
-import dev.fourtuple.gateway.upstream.UpstreamConnector;
+import dev.fourtuple.gateway.upstream.ClusterClient;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -19,7 +19,7 @@ record Frontend(
         Supplier<FrontendSettings> settings,
         PerLoop<TimerWheel> wheels,
         PerLoop<ConnectionRegistry> connections,
-        UpstreamConnector connector,
+        ClusterClient clusterClient,
         InboundMeters meters,
         TunnelMeters tunnelMeters,
         ProblemLog problems,

@@ -7,6 +7,7 @@ import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.tls.ServerTls;
 import dev.fourtuple.gateway.transport.PerLoop;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
+import dev.fourtuple.gateway.upstream.ClusterClient;
 import dev.fourtuple.gateway.upstream.UpstreamConnector;
 import java.net.InetSocketAddress;
 import io.netty.channel.ChannelFuture;
@@ -45,6 +46,7 @@ public final class Frontends {
     private final PerLoop<TimerWheel> wheels;
     private final PerLoop<ConnectionRegistry> connections;
     private final UpstreamConnector connector;
+    private final ClusterClient clusterClient;
     private final InboundMeters meters;
     private final TunnelMeters tunnelMeters;
     private final ProblemLog problems;
@@ -64,6 +66,7 @@ public final class Frontends {
         this.wheelList = List.copyOf(wheels.all());
         this.connections = connections;
         this.connector = connector;
+        this.clusterClient = new ClusterClient(connector, problems);
         this.meters = meters;
         this.tunnelMeters = tunnelMeters;
         this.problems = problems;
@@ -72,7 +75,7 @@ public final class Frontends {
 
     /** The initializer of one listener's connections; {@code tls} null for plaintext. */
     public FrontendInitializer initializer(ListenerIdentity listener, @Nullable ServerTls tls) {
-        Frontend frontend = new Frontend(listener, settings::get, wheels, connections, connector, meters,
+        Frontend frontend = new Frontend(listener, settings::get, wheels, connections, clusterClient, meters,
                 tunnelMeters, problems, () -> draining);
         FrontendInitializer initializer = new FrontendInitializer(frontend, settings, admission, tls);
         initializers.put(listener.name(), initializer);

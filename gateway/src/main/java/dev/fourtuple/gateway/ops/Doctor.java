@@ -183,7 +183,7 @@ public final class Doctor {
         Set<InetSocketAddress> unbound = new LinkedHashSet<>();
         for (ClusterConfig cluster : config.clusters().values()) {
             List<InetAddress> clusterSources = cluster.sources(config.upstream());
-            for (InetSocketAddress backend : cluster.backends()) {
+            for (InetSocketAddress backend : cluster.fixedAddresses()) { // DNS backends: not known until run
                 if (clusterSources.isEmpty()) {
                     unbound.add(backend);
                 }

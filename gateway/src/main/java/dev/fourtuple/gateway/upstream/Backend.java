@@ -6,10 +6,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One backend address of a cluster, the four-tuples that lead to it (one per source IP), the cluster's TLS
- * towards it (if any), and how many requests and tunnels it is serving now (for least-connections).
+ * One backend address of a cluster, its name and weight, the four-tuples that lead to it (one per source IP),
+ * the cluster's TLS towards it (if any), how many requests and tunnels it is serving now (for
+ * least-connections) and its health.
  */
 public final class Backend {
+    private final String name;
+    private final int weight;
     private final InetSocketAddress address;
     private final String label;
     private final List<UpstreamTuple> tuples;
@@ -18,7 +21,10 @@ public final class Backend {
     private final @Nullable BackendTls tls;
     private final PoolKey poolKey;
 
-    Backend(InetSocketAddress address, List<UpstreamTuple> tuples, BackendState state, @Nullable BackendTls tls) {
+    Backend(String name, int weight, InetSocketAddress address, List<UpstreamTuple> tuples, BackendState state,
+            @Nullable BackendTls tls) {
+        this.name = name;
+        this.weight = weight;
         this.address = address;
         this.label = address.getAddress().getHostAddress() + ":" + address.getPort();
         this.tuples = List.copyOf(tuples);
@@ -28,9 +34,20 @@ public final class Backend {
         this.poolKey = new PoolKey(address, tls);
     }
 
-    /** A plaintext backend reached from sources the kernel chooses (tests). */
+    /** A plaintext backend of weight 1 reached from sources the kernel chooses (tests). */
     public static Backend of(InetSocketAddress address, PortLedger ledger) {
-        return new Backend(address, List.of(ledger.tuple(null, address)), new BackendState(), null);
+        String label = address.getAddress().getHostAddress() + ":" + address.getPort();
+        return new Backend(label, 1, address, List.of(ledger.tuple(null, address)), new BackendState(), null);
+    }
+
+    /** Its name in the config (unique in its cluster): status, metrics and sticky cookies use it. */
+    public String name() {
+        return name;
+    }
+
+    /** Its share relative to the cluster's other backends (1..256). */
+    public int weight() {
+        return weight;
     }
 
     /** The cluster's TLS towards this backend, or null for plaintext. */
@@ -43,9 +60,48 @@ public final class Backend {
         return poolKey;
     }
 
-    /** Connects to it that failed in a row (0 after a success): passive health. */
+    BackendState state() {
+        return state;
+    }
+
+    /** Connects to it that failed in a row (0 after a success). */
     public int consecutiveFailures() {
-        return state.consecutiveFailures();
+        return state.consecutiveConnectFailures();
+    }
+
+    /** Whether new requests and tunnels may go to it: its check says up and no ejection is in force. */
+    public boolean available(long nowNanos) {
+        return state.up() && !state.ejected(nowNanos);
+    }
+
+    /** The active check's verdict (true when the cluster has no check). */
+    public boolean up() {
+        return state.up();
+    }
+
+    /** Whether outlier detection has it out at {@code nowNanos}. */
+    public boolean ejected(long nowNanos) {
+        return state.ejected(nowNanos);
+    }
+
+    /** Times outlier detection ejected it since the gateway started. */
+    public int ejections() {
+        return state.ejections();
+    }
+
+    /** When the ejection in force ends (System.nanoTime() scale); meaningful while {@link #ejected}. */
+    public long ejectedUntilNanos() {
+        return state.ejectedUntilNanos();
+    }
+
+    /** The last active check's outcome, "" before the first. */
+    public String lastCheck() {
+        return state.lastCheck();
+    }
+
+    /** The last active check's latency in nanoseconds, -1 before the first. */
+    public long lastCheckNanos() {
+        return state.lastCheckNanos();
     }
 
     void connected() {
@@ -70,7 +126,10 @@ public final class Backend {
         return active.get();
     }
 
-    /** A request or tunnel started using this backend. Pair with {@link #finished()}. */
+    /**
+     * A request or tunnel started using this backend. Pair with {@link #finished()}. Requests count through
+     * {@link Acquisition}; a tunnel adopted from a predecessor process counts itself.
+     */
     public void started() {
         active.incrementAndGet();
     }
@@ -81,6 +140,6 @@ public final class Backend {
 
     @Override
     public String toString() {
-        return label;
+        return label.equals(name) ? label : name + "=" + label;
     }
 }

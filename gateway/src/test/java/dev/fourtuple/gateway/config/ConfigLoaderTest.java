@@ -54,6 +54,7 @@ class ConfigLoaderTest {
             transport = carrier-pigeon
             """;
     private static final String ADDRESS_EXPECTED = "\"IP:PORT\" or \"[IPv6]:PORT\" with a resolvable host and port ";
+    private static final String BACKEND_EXPECTED = ADDRESS_EXPECTED + "1..65535, \"dns:HOST:PORT\" or \"srv:NAME\"";
     private static final String SOURCES_EXPECTED =
             "an IP address \"10.0.0.2\" or an IPv4 range \"10.0.0.2-10.0.0.9\" (at most 4096 addresses)";
 
@@ -298,14 +299,14 @@ class ConfigLoaderTest {
     void backendHostMustResolve() throws IOException {
         ConfigProblem problem = onlyProblem(MINIMAL.replace("127.0.0.1:9002", "no-such-host.invalid:80"));
 
-        assertProblem(problem, 4, "clusters.echo.backends", "\"no-such-host.invalid:80\"", ADDRESS_EXPECTED + "1..65535");
+        assertProblem(problem, 4, "clusters.echo.backends", "\"no-such-host.invalid:80\"", BACKEND_EXPECTED);
     }
 
     @Test
     void backendPortZeroIsRefused() throws IOException {
         ConfigProblem problem = onlyProblem(MINIMAL.replace("127.0.0.1:9002", "127.0.0.1:0"));
 
-        assertProblem(problem, 4, "clusters.echo.backends", "\"127.0.0.1:0\"", ADDRESS_EXPECTED + "1..65535");
+        assertProblem(problem, 4, "clusters.echo.backends", "\"127.0.0.1:0\"", BACKEND_EXPECTED);
     }
 
     @Test
@@ -397,7 +398,7 @@ class ConfigLoaderTest {
     void unknownBalancer() throws IOException {
         ConfigProblem problem = onlyProblem(MINIMAL.replace("balancer = round-robin", "balancer = random"));
 
-        assertProblem(problem, 5, "clusters.echo.balancer", "\"random\"", "round-robin | least-connections");
+        assertProblem(problem, 5, "clusters.echo.balancer", "\"random\"", "round-robin | least-connections | hash");
     }
 
     @Test
@@ -461,7 +462,7 @@ class ConfigLoaderTest {
         assertThat(problems).extracting(ConfigProblem::toString).containsExactlyInAnyOrder(
                 file() + ":1: idle-timout: \"5s\" (expected: no such key; did you mean idle-timeout?)",
                 file() + ":2: backlog: 0 (expected: 1..65535)",
-                file() + ":7: clusters.echo.balancer: \"random\" (expected: round-robin | least-connections)",
+                file() + ":7: clusters.echo.balancer: \"random\" (expected: round-robin | least-connections | hash)",
                 file() + ":11: routes[0].path-prefix: \"api\" (expected: a path starting with /)",
                 file() + ":12: routes[1].cluster: \"nope\" (expected: one of the clusters: echo)",
                 file() + ":14: transport: \"carrier-pigeon\" (expected: auto | epoll | io_uring | nio)");

@@ -98,7 +98,7 @@ class BackendTlsConnectionTest {
         ClusterTls settings = new ClusterTls(null, List.of(CA.root()), "localhost", verify, "test:1");
         tls = BackendTls.of(settings);
         Cluster cluster = Cluster.of(new ClusterConfig("app", List.of(backend.address()), BalancerKind.ROUND_ROBIN,
-                null, settings), List.of(), ledger, new BackendState.Registry(), tls);
+                null, settings), List.of(), ledger, new BackendState.Registry(), tls, Discovered.NONE);
         return cluster.backends().get(0);
     }
 
