@@ -586,10 +586,28 @@ public final class Gateway implements AutoCloseable {
      * @return how many client connections were still open when the timeout ran out (0 = clean drain)
      */
     public synchronized long drainAndStop(Duration timeout) {
+        return drainAndStop(Duration.ZERO, timeout);
+    }
+
+    /**
+     * As {@link #drainAndStop(Duration)}, after {@code delay} of reporting not ready ({@link #draining()}, hence
+     * /readyz 503) with the listeners still open: a load balancer that health-checks readiness takes this
+     * gateway out of its rotation first, so no new connection it sends meets a closed port (refused) or is
+     * reset in the accept queue when the listener closes. Runs on the signal thread, never on an event loop.
+     */
+    public synchronized long drainAndStop(Duration delay, Duration timeout) {
         if (stopped) {
             return 0;
         }
         draining = true;
+        if (delay.compareTo(Duration.ZERO) > 0) {
+            log.info("draining: not ready, listener open for {} more", delay);
+            try {
+                Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         long deadline = System.nanoTime() + timeout.toNanos();
         listeners.forEach(l -> l.sockets().close());
         // The closes end within 80% of the drain-timeout: the rest is for the Close handshakes to finish.

@@ -317,7 +317,7 @@ final class Service implements AutoCloseable {
         }
     }
 
-    /** SIGTERM: STOPPING=1, drain up to drain-timeout, stop. */
+    /** SIGTERM: STOPPING=1, not ready for drain-delay with the listeners open, drain up to drain-timeout, stop. */
     void drainAndStop() {
         Predecessor handover = predecessor;
         if (handover != null) {
@@ -325,7 +325,7 @@ final class Service implements AutoCloseable {
         }
         notifier.stopping();
         Duration timeout = gateway.config().timeouts().drain();
-        gateway.drainAndStop(timeout);
+        gateway.drainAndStop(gateway.config().ops().drainDelay(), timeout);
         close();
     }
 

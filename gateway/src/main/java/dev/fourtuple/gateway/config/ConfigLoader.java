@@ -293,10 +293,11 @@ public final class ConfigLoader {
                 byLogger.put(logger, logLevel(levels, logger, levels.optionalValue(logger)));
             }
             logging.rejectUnknownKeys();
+            Duration delay = root.duration("drain-delay", Duration.ZERO, Duration.ofMinutes(10), false);
             Duration spread = root.duration("drain-spread", Duration.ZERO, Duration.ofHours(1), false);
             DrainCloseCode closeCode = root.enumValue("drain-close-code", DrainCloseCode.class,
                     DrainCloseCode.GOING_AWAY);
-            return new OpsSettings(adminSettings, grace, level, byLogger, spread, closeCode, handoverSocket(root, transport));
+            return new OpsSettings(adminSettings, grace, level, byLogger, delay, spread, closeCode, handoverSocket(root, transport));
         }
 
         /** handover.socket: off, or the absolute path of a Unix socket (at most 107 bytes: sun_path). */

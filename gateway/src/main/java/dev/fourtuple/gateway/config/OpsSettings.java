@@ -12,12 +12,13 @@ import org.jspecify.annotations.Nullable;
  * @param reloadGrace how long connections to a backend removed by a reload may go on; ZERO = forever
  * @param logLevel    the root log level
  * @param logLevels   levels of single loggers, by logger name
+ * @param drainDelay     on SIGTERM, how long the gateway is not ready while its listeners still accept
  * @param drainSpread    the window over which a drain closes tunnels
  * @param drainCloseCode the Close a drain sends each tunnel
  * @param handoverSocket the Unix socket a successor takes everything over through; null: off
  */
 public record OpsSettings(AdminSettings admin, Duration reloadGrace, String logLevel,
-        Map<String, String> logLevels, Duration drainSpread, DrainCloseCode drainCloseCode,
+        Map<String, String> logLevels, Duration drainDelay, Duration drainSpread, DrainCloseCode drainCloseCode,
         @Nullable Path handoverSocket) {
 
     public OpsSettings {
