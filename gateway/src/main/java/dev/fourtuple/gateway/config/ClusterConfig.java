@@ -13,13 +13,20 @@ import org.jspecify.annotations.Nullable;
  * @param balancer        how a backend is picked
  * @param sourceAddresses this cluster's own upstream source IPs, or null to use {@code upstream.source-addresses}
  * @param tls             TLS towards its backends, or null for plaintext
+ * @param sendProxyProtocol the PROXY protocol header each new connection to its backends starts with
  */
 public record ClusterConfig(String name, List<InetSocketAddress> backends, BalancerKind balancer,
-        @Nullable List<InetAddress> sourceAddresses, @Nullable ClusterTls tls) {
+        @Nullable List<InetAddress> sourceAddresses, @Nullable ClusterTls tls, SendProxyProtocol sendProxyProtocol) {
 
     public ClusterConfig {
         backends = List.copyOf(backends);
         sourceAddresses = sourceAddresses == null ? null : List.copyOf(sourceAddresses);
+    }
+
+    /** A cluster that sends no PROXY protocol header. */
+    public ClusterConfig(String name, List<InetSocketAddress> backends, BalancerKind balancer,
+            @Nullable List<InetAddress> sourceAddresses, @Nullable ClusterTls tls) {
+        this(name, backends, balancer, sourceAddresses, tls, SendProxyProtocol.OFF);
     }
 
     /** A plaintext cluster. */

@@ -410,8 +410,10 @@ public final class ConfigLoader {
                 List<InetAddress> sources = cluster.optionalValue("source-addresses") == null ? null
                         : sourceAddresses(cluster, cluster.list("source-addresses"));
                 ClusterTls tls = new ClusterTlsMapping(problems, folder).tls(cluster);
+                SendProxyProtocol sendProxyProtocol = cluster.enumValue("send-proxy-protocol", SendProxyProtocol.class,
+                        SendProxyProtocol.OFF);
                 cluster.rejectUnknownKeys();
-                clusters.put(name, new ClusterConfig(name, backends, balancer, sources, tls));
+                clusters.put(name, new ClusterConfig(name, backends, balancer, sources, tls, sendProxyProtocol));
             }
             return clusters;
         }

@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.connection.ClientAddress;
 import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
@@ -127,7 +128,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
     private void connectTo(Backend target) {
         backend = target;
         target.started();
-        frontend.connector().acquire(down.channel().eventLoop(), target, this);
+        frontend.connector().acquire(down.channel().eventLoop(), target, down.channel(), this);
     }
 
     // ---- the upstream connection ----
@@ -335,7 +336,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
             // before any byte of a response. The request is idempotent and has no body to lose: sent once more,
             // on a fresh connection. Any other request gets the 502 below.
             replayed = true;
-            frontend.connector().connect(down.channel().eventLoop(), target, this);
+            frontend.connector().connect(down.channel().eventLoop(), target, down.channel(), this);
             return;
         }
         backendFailed(Problem.BACKEND_CLOSED, target + (cause == null ? ": closed" : ": " + cause));
@@ -363,7 +364,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         }
         if (!requestComplete && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM)) {
             fail(HttpResponseStatus.BAD_REQUEST, Problem.BAD_REQUEST, "request cut short by a FIN from "
-                    + down.channel().remoteAddress() + " after " + bodyBytes + " body bytes");
+                    + ClientAddress.of(down.channel()) + " after " + bodyBytes + " body bytes");
             return;
         }
         onClientGone();
@@ -466,7 +467,7 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         if (phase == Phase.DONE) {
             return;
         }
-        frontend.problems().report(Problem.CLIENT_CLOSED, down.channel().remoteAddress() + " during "
+        frontend.problems().report(Problem.CLIENT_CLOSED, ClientAddress.of(down.channel()) + " during "
                 + request.method() + " " + request.uri());
         UpstreamConnectionHandler connection = upstream;
         upstream = null;
@@ -494,10 +495,10 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
                 bodyClock.start(nowNanos, bodyBytes);
             } else if (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM) {
                 fail(HttpResponseStatus.REQUEST_TIMEOUT, Problem.BODY_TIMEOUT, bodyBytes + " body bytes from "
-                        + down.channel().remoteAddress() + " in " + bodyClock.elapsedMillis(nowNanos) + " ms");
+                        + ClientAddress.of(down.channel()) + " in " + bodyClock.elapsedMillis(nowNanos) + " ms");
                 return;
             } else {
-                frontend.problems().report(Problem.BODY_TIMEOUT, "request body from " + down.channel().remoteAddress());
+                frontend.problems().report(Problem.BODY_TIMEOUT, "request body from " + ClientAddress.of(down.channel()));
                 abortBoth();
                 return;
             }
@@ -505,9 +506,9 @@ final class Exchange implements UpstreamListener, UpstreamConnector.Callback {
         if (inactivityNanos > 0 && nowNanos - lastActivity >= inactivityNanos) {
             Problem problem = Problem.STALLED;
             if (phase == Phase.AWAITING_HEAD) {
-                fail(HttpResponseStatus.REQUEST_TIMEOUT, problem, "request body from " + down.channel().remoteAddress());
+                fail(HttpResponseStatus.REQUEST_TIMEOUT, problem, "request body from " + ClientAddress.of(down.channel()));
             } else {
-                frontend.problems().report(problem, "response to " + down.channel().remoteAddress());
+                frontend.problems().report(problem, "response to " + ClientAddress.of(down.channel()));
                 abortBoth();
             }
             return;

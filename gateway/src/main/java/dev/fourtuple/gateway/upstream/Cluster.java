@@ -49,7 +49,7 @@ public final class Cluster {
             for (InetAddress source : sources) {
                 tuples.add(ledger.tuple(source, address));
             }
-            backends.add(new Backend(address, tuples, states.of(address), tls));
+            backends.add(new Backend(address, tuples, states.of(address), tls, config.sendProxyProtocol()));
         }
         return new Cluster(config.name(), backends, Balancer.of(config.balancer()));
     }
