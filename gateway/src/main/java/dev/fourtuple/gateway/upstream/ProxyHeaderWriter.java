@@ -4,7 +4,7 @@ import dev.fourtuple.gateway.config.SendProxyProtocol;
 import dev.fourtuple.gateway.connection.ClientAddress;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
@@ -23,10 +23,10 @@ import org.jspecify.annotations.Nullable;
  * protocol header (HAProxy's doc/proxy-protocol.txt) naming the client ({@link ClientAddress}) as source and
  * the address it connected to as destination. Sits first:
  * {@code [proxy-header-encoder: HAProxyMessageEncoder] → [proxy-header: ProxyHeaderWriter] → [tls …] → …};
- * on {@code channelActive} it writes the header (ahead of a TLS ClientHello or the request: §2, "the header
- * must be sent first and at once"), lets the connection start and leaves with the encoder.
+ * once connected it writes the header (ahead of a TLS ClientHello or the request: §2, the header is sent
+ * first, once) and leaves with the encoder ({@link #writeHeader}).
  */
-final class ProxyHeaderWriter extends ChannelInboundHandlerAdapter {
+final class ProxyHeaderWriter extends ChannelHandlerAdapter {
     static final String NAME = "proxy-header";
     static final String ENCODER = "proxy-header-encoder";
 
@@ -49,13 +49,23 @@ final class ProxyHeaderWriter extends ChannelInboundHandlerAdapter {
                 .addFirst(ENCODER, HAProxyMessageEncoder.INSTANCE);
     }
 
-    @Override
-    public void channelActive(ChannelHandlerContext ctx) {
+    /**
+     * Writes the header, ahead of everything, and leaves with the encoder. Called by the connector as the
+     * connect succeeds, before it hands the connection out: Netty completes the connect promise before it
+     * fires {@code channelActive}, so a write made on {@code channelActive} would come after the request.
+     * Written from this handler's place, in front of TLS: a ClientHello, sent on {@code channelActive},
+     * follows it. Flushed with the request or the ClientHello, in one segment where it fits.
+     */
+    static void writeHeader(Channel channel) {
+        ChannelPipeline pipeline = channel.pipeline();
+        ChannelHandlerContext ctx = pipeline.context(NAME);
+        if (ctx == null) {
+            return; // a cluster without send-proxy-protocol
+        }
         // Made here, not earlier: the message is reference counted, and a connect that fails never gets here.
-        ctx.write(header()); // flushed with the ClientHello or the request, in one segment where it fits
-        ctx.pipeline().remove(ENCODER); // the encoder has encoded it already (MessageToByteEncoder is synchronous)
-        ctx.fireChannelActive();
-        ctx.pipeline().remove(this);
+        ctx.write(((ProxyHeaderWriter) ctx.handler()).header());
+        pipeline.remove(ENCODER); // it has encoded the header already (MessageToByteEncoder is synchronous)
+        pipeline.remove(NAME);
     }
 
     /**

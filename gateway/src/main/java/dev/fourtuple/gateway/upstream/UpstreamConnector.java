@@ -240,6 +240,7 @@ public final class UpstreamConnector {
                 tls.connectDone(); // the engine, if one was made, holds its own reference
             }
             if (f.isSuccess()) {
+                ProxyHeaderWriter.writeHeader(f.channel()); // first of all, when the cluster sends one
                 meters.opened();
                 f.channel().closeFuture().addListener(closeListeners.computeIfAbsent(tuple, this::closeListener));
                 SslHandler ssl = tls == null ? null : f.channel().pipeline().get(SslHandler.class);
