@@ -11,12 +11,14 @@ import dev.fourtuple.gateway.testing.HaproxyProcess;
 import dev.fourtuple.gateway.testing.HttpWire;
 import dev.fourtuple.gateway.testing.RawHttp;
 import dev.fourtuple.gateway.testing.RecordingBackend;
+import dev.fourtuple.gateway.testing.TestTls;
 import dev.fourtuple.gateway.transport.TransportKind;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -169,6 +171,25 @@ class ProxyProtocolIntegrationTest {
         assertThat(first.send(GET).response().status()).isEqualTo(200);
         assertThat(backend.requests()).extracting(r -> r.header("X-Forwarded-For"))
                 .containsExactlyInAnyOrder("10.1.1.2", "10.1.1.1");
+    }
+
+    @Test
+    void onATlsListenerTheHeaderComesBeforeTheClientHello() throws Exception {
+        RecordingBackend backend = backend();
+        GatewayFixture fixture = gateway(backend, v2From(", " + TestTls.tlsBlock("")).replace("v2", "v1"), "");
+
+        RawHttp plain = connect(fixture.address(), "127.0.0.1");
+        plain.send(v1("10.4.4.4")); // the header in the clear, then TLS on the same connection
+        try (SSLSocket tls = (SSLSocket) TestTls.clientContext().getSocketFactory().createSocket(plain.socket(),
+                TestTls.HOST, fixture.address().getPort(), true)) {
+            tls.setSoTimeout(READ_TIMEOUT_MS);
+            tls.getOutputStream().write(bytes(GET));
+            tls.getOutputStream().flush();
+            String response = new String(tls.getInputStream().readAllBytes(), ISO_8859_1);
+            assertThat(response).startsWith("HTTP/1.1 200 ");
+        }
+        assertThat(backend.requests().get(0).header("X-Forwarded-For")).isEqualTo("10.4.4.4");
+        assertThat(backend.requests().get(0).header("X-Forwarded-Proto")).isEqualTo("https");
     }
 
     /** §2.1: "PROXY TCP4 src dst sport dport\r\n". */
