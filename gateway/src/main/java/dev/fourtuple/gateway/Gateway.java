@@ -13,6 +13,7 @@ import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import dev.fourtuple.gateway.admission.AcceptGate;
 import dev.fourtuple.gateway.config.ListenerConfig;
+import dev.fourtuple.gateway.config.ProxyProtocolSettings;
 import dev.fourtuple.gateway.config.TlsSettings;
 import dev.fourtuple.gateway.inbound.FrontendSettings;
 import dev.fourtuple.gateway.inbound.Frontends;
@@ -206,12 +207,14 @@ public final class Gateway implements AutoCloseable {
         ServerTls serverTls = tls;
         // A TLS listener always has the accept handler: it owns the pause at max-concurrent-handshakes.
         int loopsPerSocket = loops.transport().isNative() ? 1 : loops.loops().size();
+        // Behind a PROXY protocol balancer the client is known only from the header: per-client limits run then.
+        boolean perClientAtAccept = !config.proxyProtocol().enabled();
         Supplier<ChannelHandler> parentHandler = serverTls != null
-                ? () -> admission.acceptHandler(serverTls.newGate(loopsPerSocket))
-                : admission.enabled() ? () -> admission.acceptHandler(AcceptGate.NONE) : null;
+                ? () -> admission.acceptHandler(serverTls.newGate(loopsPerSocket), perClientAtAccept)
+                : admission.enabled() ? () -> admission.acceptHandler(AcceptGate.NONE, perClientAtAccept) : null;
         try {
             FrontendInitializer initializer = frontend.initializer(new ListenerIdentity(config.name(),
-                    serverTls != null), serverTls);
+                    serverTls != null, config.proxyProtocol().enabled()), serverTls, config.proxyProtocol());
             Listener sockets = adopted != null
                     ? Listener.adopt(loops, adopted, config.backlog(), initializer, parentHandler)
                     : Listener.bind(loops, config.listen(), config.backlog(), initializer, parentHandler);
@@ -366,6 +369,9 @@ public final class Gateway implements AutoCloseable {
                 keys.add("tls.ticket-key-rotation (" + listener.name() + ")");
             }
         }
+        if (!proxyProtocols(running).equals(proxyProtocols(next))) {
+            keys.add("listeners[].proxy-protocol, proxy-protocol-from, proxy-protocol-timeout");
+        }
         if (running.backlog() != next.backlog()) {
             keys.add("backlog");
         } else if (!backlogs(running).equals(backlogs(next))) {
@@ -405,6 +411,10 @@ public final class Gateway implements AutoCloseable {
         return config.listeners().stream()
                 .map(l -> l.name() + "@" + format(l.listen()) + (l.tls() == null ? "" : "/tls"))
                 .toList();
+    }
+
+    private static List<ProxyProtocolSettings> proxyProtocols(GatewayConfig config) {
+        return config.listeners().stream().map(ListenerConfig::proxyProtocol).toList();
     }
 
     private static List<Integer> backlogs(GatewayConfig config) {

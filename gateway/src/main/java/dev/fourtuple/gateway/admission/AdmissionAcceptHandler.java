@@ -47,6 +47,8 @@ public final class AdmissionAcceptHandler extends ChannelInboundHandlerAdapter {
 
     private final AdmissionController controller;
     private final AcceptGate gate;
+    /** False on a PROXY protocol listener: the client is known only from the header (see admitClient). */
+    private final boolean perClientAtAccept;
     private final ArrayDeque<Channel> waiting = new ArrayDeque<>();
     // Made once, ahead of need: at the fd limit, loading a class from a jar can fail (netty/netty#1328).
     private final Runnable resumeTask = this::resume;
@@ -57,8 +59,13 @@ public final class AdmissionAcceptHandler extends ChannelInboundHandlerAdapter {
     private boolean backingOff;
 
     AdmissionAcceptHandler(AdmissionController controller, AcceptGate gate) {
+        this(controller, gate, true);
+    }
+
+    AdmissionAcceptHandler(AdmissionController controller, AcceptGate gate, boolean perClientAtAccept) {
         this.controller = controller;
         this.gate = gate;
+        this.perClientAtAccept = perClientAtAccept;
     }
 
     @Override
@@ -118,7 +125,7 @@ public final class AdmissionAcceptHandler extends ChannelInboundHandlerAdapter {
             child.unsafe().closeForcibly(); // never registered: costs nothing more than the close
             return;
         }
-        Resource reason = forced != null ? forced : controller.admit(child, now(ctx));
+        Resource reason = forced != null ? forced : controller.admit(child, now(ctx), perClientAtAccept);
         if (reason != null) {
             controller.refused(reason);
             child.attr(REFUSED).set(reason);

@@ -43,6 +43,8 @@ public final class AdmissionController implements AutoCloseable {
     private final PerClientLimits perClient;
     /** The close listener of a connection that its client's entry counts: one listener, both releases. */
     private final ChannelFutureListener onAdmittedClientClose;
+    /** The close listener of a connection counted by {@link #admitClient} (admitted at accept already). */
+    private final ChannelFutureListener onClientClose;
     private final @Nullable FdBudget fds;
     private final AtomicInteger refusing = new AtomicInteger();
     private final AtomicInteger waiting = new AtomicInteger();
@@ -119,6 +121,7 @@ public final class AdmissionController implements AutoCloseable {
             admitted.decrementAndGet();
             clients.release(future.channel());
         };
+        this.onClientClose = future -> clients.release(future.channel());
         this.meters = new AdmissionMeters(registry, this);
         refresh();
         this.refresher = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -176,7 +179,16 @@ public final class AdmissionController implements AutoCloseable {
 
     /** The handler for one listening socket that also pauses while {@code gate} is shut. */
     public ChannelHandler acceptHandler(AcceptGate gate) {
-        return new AdmissionAcceptHandler(this, gate);
+        return acceptHandler(gate, true);
+    }
+
+    /**
+     * As {@link #acceptHandler(AcceptGate)}; {@code perClientAtAccept} false for a listener whose client
+     * address is known only later (the PROXY protocol's header): its connections then pass the gateway's own
+     * limits at accept and the per-client ones in {@link #admitClient}.
+     */
+    public ChannelHandler acceptHandler(AcceptGate gate, boolean perClientAtAccept) {
+        return new AdmissionAcceptHandler(this, gate, perClientAtAccept);
     }
 
     /** The accept-rate bucket, or null when there is no accept rate. */
@@ -242,10 +254,14 @@ public final class AdmissionController implements AutoCloseable {
      * client's ({@code per-client}). An admitted connection counts from now until it closes (and against its
      * client, when the per-client limits are on). Cheap: called for every accept.
      */
-    @Nullable Resource admit(Channel child, long nowNanos) {
+    @Nullable Resource admit(Channel child, long nowNanos, boolean perClientAtAccept) {
         Resource reason = check();
         if (reason != null) {
             return reason;
+        }
+        if (!perClientAtAccept) {
+            admitted(child);
+            return null;
         }
         PerClientTable clients = perClient.activeTable();
         InetAddress address = clients == null ? null : PerClientLimits.address(child);
@@ -257,6 +273,30 @@ public final class AdmissionController implements AutoCloseable {
         if (refused == null) {
             admitted.incrementAndGet();
             child.closeFuture().addListener(onAdmittedClientClose);
+        }
+        return refused;
+    }
+
+    /**
+     * The per-client limits for a connection admitted at accept without them, now that its client address
+     * ({@link dev.fourtuple.gateway.connection.ClientAddress}) is known: null when admitted (its client's entry
+     * counts it until it closes), else the limit that refuses it (counted as refused; the caller refuses it).
+     * Must run on the connection's loop, at most once per connection.
+     */
+    public @Nullable Resource admitClient(Channel child, long nowNanos) {
+        if (!thresholds.settings.enabled()) {
+            return null;
+        }
+        PerClientTable clients = perClient.activeTable();
+        InetAddress address = clients == null ? null : PerClientLimits.address(child);
+        if (clients == null || address == null) {
+            return null;
+        }
+        Resource refused = clients.tryAcquire(perClient.key(address), nowNanos);
+        if (refused == null) {
+            child.closeFuture().addListener(onClientClose);
+        } else {
+            refused(refused);
         }
         return refused;
     }

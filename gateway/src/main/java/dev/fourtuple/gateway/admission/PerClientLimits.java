@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.admission;
 
 import dev.fourtuple.gateway.config.AdmissionSettings;
+import dev.fourtuple.gateway.connection.ClientAddress;
 import io.netty.channel.Channel;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -20,11 +21,11 @@ import org.slf4j.LoggerFactory;
  * kept once built, even when a reload switches both limits off, so that connections admitted meanwhile are
  * still released into it when they close.
  *
- * <p>No key is kept per connection: on close it is computed again from the channel's remote address. The
- * channel caches that address from the accept on ({@code AbstractChannel.remoteAddress()}; only a
- * disconnect, which a TCP child never does, clears it) and {@code ipv6-prefix} is fixed for the table's
- * life, so it is the key that was acquired. A source given by the PROXY protocol will need its key kept
- * with the connection instead, which is why the table takes keys, not channels.
+ * <p>No key is kept per connection: on close it is computed again from the connection's client address
+ * ({@link ClientAddress}). That is the channel's remote address, cached from the accept on
+ * ({@code AbstractChannel.remoteAddress()}; only a disconnect, which a TCP child never does, clears it), or
+ * on a PROXY protocol listener the header's source, set once before the acquire; {@code ipv6-prefix} is
+ * fixed for the table's life, so it is the key that was acquired.
  */
 final class PerClientLimits {
     private static final Logger log = LoggerFactory.getLogger(PerClientLimits.class);
@@ -72,9 +73,9 @@ final class PerClientLimits {
         return PerClientKey.of(address, atStart.ipv6Prefix());
     }
 
-    /** The remote IP of a connection, or null for one without (a local or embedded channel: not counted). */
+    /** The client IP of a connection, or null for one without (a local or embedded channel: not counted). */
     static @Nullable InetAddress address(Channel child) {
-        SocketAddress remote = child.remoteAddress();
+        SocketAddress remote = ClientAddress.of(child);
         return remote instanceof InetSocketAddress ip ? ip.getAddress() : null;
     }
 

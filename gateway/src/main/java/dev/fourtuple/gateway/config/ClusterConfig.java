@@ -19,22 +19,29 @@ import org.jspecify.annotations.Nullable;
  * @param healthCheck     the active health check, or null for none
  * @param outlier         passive outlier ejection
  * @param onDown          what happens to the tunnels of a backend its health check marks down
+ * @param sendProxyProtocol the PROXY protocol header each new connection to its backends starts with
  */
 public record ClusterConfig(String name, List<BackendConfig> backends, BalancerKind balancer,
         @Nullable HashKey hashKey, @Nullable String stickyCookie, @Nullable List<InetAddress> sourceAddresses,
         @Nullable ClusterTls tls, @Nullable HealthCheckSettings healthCheck, OutlierSettings outlier,
-        DownPolicy onDown) {
+        DownPolicy onDown, SendProxyProtocol sendProxyProtocol) {
 
     public ClusterConfig {
         backends = List.copyOf(backends);
         sourceAddresses = sourceAddresses == null ? null : List.copyOf(sourceAddresses);
     }
 
-    /** A cluster of fixed backends of weight 1, default health settings (tests). */
+    /** A cluster of fixed backends of weight 1, default health settings, no PROXY header (tests). */
     public ClusterConfig(String name, List<InetSocketAddress> addresses, BalancerKind balancer,
             @Nullable List<InetAddress> sourceAddresses, @Nullable ClusterTls tls) {
+        this(name, addresses, balancer, sourceAddresses, tls, SendProxyProtocol.OFF);
+    }
+
+    /** A cluster of fixed backends of weight 1 with default health settings (tests). */
+    public ClusterConfig(String name, List<InetSocketAddress> addresses, BalancerKind balancer,
+            @Nullable List<InetAddress> sourceAddresses, @Nullable ClusterTls tls, SendProxyProtocol sendProxyProtocol) {
         this(name, fixed(addresses), balancer, null, null, sourceAddresses, tls, null, OutlierSettings.DEFAULT,
-                DownPolicy.KEEP);
+                DownPolicy.KEEP, sendProxyProtocol);
     }
 
     /** A plaintext cluster of fixed backends of weight 1 (tests). */

@@ -435,9 +435,11 @@ public final class ConfigLoader {
                 HealthCheckSettings healthCheck = ClusterMapping.healthCheck(cluster);
                 OutlierSettings outlier = ClusterMapping.outlier(cluster);
                 DownPolicy onDown = cluster.enumValue("on-down", DownPolicy.class, DownPolicy.KEEP);
+                SendProxyProtocol sendProxyProtocol = cluster.enumValue("send-proxy-protocol", SendProxyProtocol.class,
+                        SendProxyProtocol.OFF);
                 cluster.rejectUnknownKeys();
                 clusters.put(name, new ClusterConfig(name, backends, balancer.kind(), balancer.key(), stickyCookie,
-                        sources, tls, healthCheck, outlier, onDown));
+                        sources, tls, healthCheck, outlier, onDown, sendProxyProtocol));
             }
             return clusters;
         }

@@ -77,10 +77,49 @@ final class ListenerMapping {
             } else if (tlsValue != null) {
                 listener.problem("tls", tlsValue, "an object { certificates = [ ... ] }");
             }
+            ProxyProtocolSettings proxyProtocol = proxyProtocol(listener);
             listener.rejectUnknownKeys();
-            listeners.add(new ListenerConfig(name, address, ownBacklog, tls));
+            listeners.add(new ListenerConfig(name, address, ownBacklog, tls, proxyProtocol));
         }
         return listeners;
+    }
+
+    /**
+     * {@code proxy-protocol}, {@code proxy-protocol-from} and {@code proxy-protocol-timeout}. A header is
+     * trusted only from the listed peers (HAProxy's doc/proxy-protocol.txt §5), so a listener that expects one
+     * must list at least one.
+     */
+    private ProxyProtocolSettings proxyProtocol(ConfigSection listener) {
+        ProxyProtocolMode mode = listener.optionalValue("proxy-protocol") == null ? ProxyProtocolMode.OFF
+                : listener.enumValue("proxy-protocol", ProxyProtocolMode.class, ProxyProtocolMode.OFF);
+        List<Cidr> from = new ArrayList<>();
+        ConfigValue fromValue = listener.optionalValue("proxy-protocol-from");
+        if (fromValue != null) {
+            for (ConfigValue value : listener.list("proxy-protocol-from")) {
+                Cidr cidr = value.valueType() == ConfigValueType.STRING ? Cidr.parse((String) value.unwrapped()) : null;
+                if (cidr == null) {
+                    listener.problem("proxy-protocol-from", value,
+                            "a list of \"IP/PREFIX\" or \"IP\" blocks, e.g. [\"10.0.0.0/8\", \"fd00::/8\"]");
+                } else {
+                    from.add(cidr);
+                }
+            }
+        }
+        boolean emptyList = fromValue != null && fromValue.valueType() == ConfigValueType.LIST
+                && ((List<?>) fromValue.unwrapped()).isEmpty();
+        if (mode != ProxyProtocolMode.OFF && (fromValue == null || emptyList)) { // else reported above
+            String expected = "at least one block of balancer addresses allowed to send the PROXY header, "
+                    + "e.g. [\"10.0.0.0/8\"] (proxy-protocol is " + mode.word() + ")";
+            if (fromValue != null) {
+                listener.problem("proxy-protocol-from", fromValue, expected);
+            } else {
+                problems.add(new ConfigProblem(listener.home(), listener.pathOf("proxy-protocol-from"), "(missing)",
+                        expected));
+            }
+        }
+        Duration timeout = listener.optionalDuration("proxy-protocol-timeout", MS.multipliedBy(100),
+                Duration.ofMinutes(1), false);
+        return new ProxyProtocolSettings(mode, from, timeout == null ? ProxyProtocolSettings.OFF.timeout() : timeout);
     }
 
     private TlsSettings tls(ConfigSection tls) {

@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.inbound;
 
+import dev.fourtuple.gateway.connection.ClientAddress;
 import dev.fourtuple.gateway.config.Timeouts;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.route.Router;
@@ -109,10 +110,7 @@ final class Exchange implements UpstreamListener, Acquirer {
     void start() {
         lastActivity = owner.now();
         armInactivity();
-        InetAddress client = down.channel().remoteAddress() instanceof InetSocketAddress address
-                ? address.getAddress() : null;
-        Acquisition started = frontend.clusterClient().acquire(match.cluster(), down.channel().eventLoop(), request,
-                client, this);
+        Acquisition started = frontend.clusterClient().acquire(match.cluster(), down.channel(), request, this);
         acquisition = started;
         if (phase == Phase.DONE) {
             started.finished(); // ended while acquire() ran: nothing else will give its backend back
@@ -349,7 +347,7 @@ final class Exchange implements UpstreamListener, Acquirer {
         }
         if (!requestComplete && (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM)) {
             fail(HttpResponseStatus.BAD_REQUEST, Problem.BAD_REQUEST, "request cut short by a FIN from "
-                    + down.channel().remoteAddress() + " after " + bodyBytes + " body bytes");
+                    + ClientAddress.of(down.channel()) + " after " + bodyBytes + " body bytes");
             return;
         }
         onClientGone();
@@ -452,7 +450,7 @@ final class Exchange implements UpstreamListener, Acquirer {
         if (phase == Phase.DONE) {
             return;
         }
-        frontend.problems().report(Problem.CLIENT_CLOSED, down.channel().remoteAddress() + " during "
+        frontend.problems().report(Problem.CLIENT_CLOSED, ClientAddress.of(down.channel()) + " during "
                 + request.method() + " " + request.uri());
         UpstreamConnectionHandler connection = upstream;
         upstream = null;
@@ -481,10 +479,10 @@ final class Exchange implements UpstreamListener, Acquirer {
                 bodyClock.start(nowNanos, bodyBytes);
             } else if (phase == Phase.AWAITING_HEAD || phase == Phase.INTERIM) {
                 fail(HttpResponseStatus.REQUEST_TIMEOUT, Problem.BODY_TIMEOUT, bodyBytes + " body bytes from "
-                        + down.channel().remoteAddress() + " in " + bodyClock.elapsedMillis(nowNanos) + " ms");
+                        + ClientAddress.of(down.channel()) + " in " + bodyClock.elapsedMillis(nowNanos) + " ms");
                 return;
             } else {
-                frontend.problems().report(Problem.BODY_TIMEOUT, "request body from " + down.channel().remoteAddress());
+                frontend.problems().report(Problem.BODY_TIMEOUT, "request body from " + ClientAddress.of(down.channel()));
                 abortBoth();
                 return;
             }
@@ -492,9 +490,9 @@ final class Exchange implements UpstreamListener, Acquirer {
         if (inactivityNanos > 0 && nowNanos - lastActivity >= inactivityNanos) {
             Problem problem = Problem.STALLED;
             if (phase == Phase.AWAITING_HEAD) {
-                fail(HttpResponseStatus.REQUEST_TIMEOUT, problem, "request body from " + down.channel().remoteAddress());
+                fail(HttpResponseStatus.REQUEST_TIMEOUT, problem, "request body from " + ClientAddress.of(down.channel()));
             } else {
-                frontend.problems().report(problem, "response to " + down.channel().remoteAddress());
+                frontend.problems().report(problem, "response to " + ClientAddress.of(down.channel()));
                 abortBoth();
             }
             return;

@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.inbound;
 
 import dev.fourtuple.gateway.admission.AdmissionController;
+import dev.fourtuple.gateway.config.ProxyProtocolSettings;
 import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.metrics.ProblemLog;
 import dev.fourtuple.gateway.timeout.TimerWheel;
@@ -75,9 +76,15 @@ public final class Frontends {
 
     /** The initializer of one listener's connections; {@code tls} null for plaintext. */
     public FrontendInitializer initializer(ListenerIdentity listener, @Nullable ServerTls tls) {
+        return initializer(listener, tls, ProxyProtocolSettings.OFF);
+    }
+
+    /** As {@link #initializer(ListenerIdentity, ServerTls)}, on a listener behind a PROXY protocol balancer. */
+    public FrontendInitializer initializer(ListenerIdentity listener, @Nullable ServerTls tls,
+            ProxyProtocolSettings proxyProtocol) {
         Frontend frontend = new Frontend(listener, settings::get, wheels, connections, clusterClient, meters,
                 tunnelMeters, problems, () -> draining);
-        FrontendInitializer initializer = new FrontendInitializer(frontend, settings, admission, tls);
+        FrontendInitializer initializer = new FrontendInitializer(frontend, settings, admission, tls, proxyProtocol);
         initializers.put(listener.name(), initializer);
         return initializer;
     }

@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.inbound;
 
 import dev.fourtuple.gateway.config.Limits;
+import dev.fourtuple.gateway.connection.ClientAddress;
 import dev.fourtuple.gateway.connection.ClientConnection;
 import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.connection.Departure;
@@ -159,7 +160,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         RequestRules.Refusal refusal = RequestRules.check(request);
         if (refusal != null) {
             respondAndClose(refusal.status(), refusal.problem(), refusal.reason() + " from "
-                    + c.channel().remoteAddress());
+                    + ClientAddress.of(c.channel()));
             return;
         }
         FrontendSettings settings = settings();
@@ -170,7 +171,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         boolean keepAlive = HttpUtil.isKeepAlive(request) && !closeWhenDone;
         HttpVersion clientVersion = request.protocolVersion();
         String webSocketKey = upgrade ? request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY) : null;
-        ProxyHeaders.prepareRequest(request, c.channel().remoteAddress(), c.channel().localAddress(), upgrade,
+        ProxyHeaders.prepareRequest(request, ClientAddress.of(c.channel()), ClientAddress.destination(c.channel()), upgrade,
                 frontend.listener().tls());
         Router.Match match = settings.router().match(request.headers().get(HttpHeaderNames.HOST),
                 ProxyHeaders.path(request.uri()), frontend.listener().name());
@@ -328,7 +329,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
             current.onDeadline(nowNanos);
         } else if (headPending) {
             respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, Problem.HEADER_TIMEOUT,
-                    String.valueOf(context().channel().remoteAddress()));
+                    String.valueOf(ClientAddress.of(context().channel())));
         } else {
             abort(); // idle keep-alive connection: the normal end of a connection
         }
@@ -343,6 +344,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Tim
         ChannelHandlerContext c = ctx;
         if (c == null || departing || exchange != null || headPending || closing || lingering || closed || inputEnded
                 || closeWhenDone || resumeWhenWritable || decoder.heldBytes() > 0 || frontend.listener().tls()
+                || frontend.listener().proxyProtocol()
                 || !(c.pipeline().first() instanceof FrontendResponseEncoder) || !Quiesce.canMove(c.channel())) {
             return false;
         }

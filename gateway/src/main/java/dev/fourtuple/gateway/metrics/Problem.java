@@ -23,6 +23,10 @@ public enum Problem {
     STALLED("no bytes moved within the inactivity timeout", false),
     BODY_TIMEOUT("request body slower than body-timeout and body-min-rate allow", false),
     CANCELLED("exchange cut by the gateway", false),
+    // PROXY protocol listeners (HAProxy's doc/proxy-protocol.txt): the peer is a balancer, so an operator looks.
+    PROXY_UNTRUSTED("PROXY protocol listener: connection from a peer outside proxy-protocol-from, closed", true),
+    PROXY_BAD_HEADER("PROXY protocol listener: no valid PROXY header of the configured version, closed", true),
+    PROXY_TIMEOUT("PROXY protocol listener: header not received within proxy-protocol-timeout, closed", false),
     INTERNAL("unexpected internal error", true);
 
     private final String description;

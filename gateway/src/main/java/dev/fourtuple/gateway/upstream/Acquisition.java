@@ -2,13 +2,15 @@ package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.config.HashKey;
 import dev.fourtuple.gateway.metrics.Problem;
+import dev.fourtuple.gateway.connection.ClientAddress;
+import io.netty.channel.Channel;
 import io.netty.channel.ConnectTimeoutException;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.HashSet;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -29,7 +31,7 @@ public final class Acquisition implements UpstreamConnector.Callback {
 
     private final ClusterClient client;
     private final Cluster cluster;
-    private final EventLoop loop;
+    private final Channel clientChannel;
     private final Acquirer acquirer;
     private final @Nullable Backend sticky;
     private final boolean keyed;
@@ -42,16 +44,18 @@ public final class Acquisition implements UpstreamConnector.Callback {
     private HttpResponseStatus lastConnectStatus = HttpResponseStatus.BAD_GATEWAY;
     private @Nullable String exhausted;
 
-    Acquisition(ClusterClient client, Cluster cluster, EventLoop loop, HttpRequest request,
-            @Nullable InetAddress clientAddress, Acquirer acquirer) {
+    Acquisition(ClusterClient client, Cluster cluster, Channel clientChannel, HttpRequest request, Acquirer acquirer) {
         this.client = client;
         this.cluster = cluster;
-        this.loop = loop;
+        this.clientChannel = clientChannel;
         this.acquirer = acquirer;
         String cookie = cluster.stickyCookie();
         String stickyValue = cookie == null ? null : SessionKeys.cookie(request, cookie);
         this.sticky = stickyValue == null ? null : cluster.bySticky(stickyValue);
         HashKey key = cluster.hashKey();
+        // The client's own address: the PROXY header's when a balancer sent one, else the socket's.
+        InetAddress clientAddress = ClientAddress.of(clientChannel) instanceof InetSocketAddress address
+                ? address.getAddress() : null;
         String value = key == null ? null : SessionKeys.find(key, request, clientAddress);
         this.keyed = value != null;
         this.keyHash = value == null ? 0 : SessionKeys.hash(value);
@@ -71,7 +75,7 @@ public final class Acquisition implements UpstreamConnector.Callback {
     private void connectTo(Backend target) {
         backend = target;
         target.started();
-        client.connector().acquire(loop, target, this);
+        client.connector().acquire(clientChannel.eventLoop(), target, clientChannel, this);
     }
 
     /** The backend it is on (or connecting to), or null once it ended. */
@@ -147,7 +151,7 @@ public final class Acquisition implements UpstreamConnector.Callback {
     public void reconnect() {
         Backend target = backend;
         if (!ended && target != null) {
-            client.connector().connect(loop, target, this);
+            client.connector().connect(clientChannel.eventLoop(), target, clientChannel, this);
         }
     }
 

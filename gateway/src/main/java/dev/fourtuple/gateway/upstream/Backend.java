@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.upstream;
 
+import dev.fourtuple.gateway.config.SendProxyProtocol;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,9 +21,10 @@ public final class Backend {
     private final AtomicInteger active;
     private final @Nullable BackendTls tls;
     private final PoolKey poolKey;
+    private final SendProxyProtocol sendProxyProtocol;
 
     Backend(String name, int weight, InetSocketAddress address, List<UpstreamTuple> tuples, BackendState state,
-            @Nullable BackendTls tls) {
+            @Nullable BackendTls tls, SendProxyProtocol sendProxyProtocol) {
         this.name = name;
         this.weight = weight;
         this.address = address;
@@ -32,12 +34,31 @@ public final class Backend {
         this.active = state.active();
         this.tls = tls;
         this.poolKey = new PoolKey(address, tls);
+        this.sendProxyProtocol = sendProxyProtocol;
+    }
+
+    /** The PROXY protocol header its cluster starts each new connection with. */
+    SendProxyProtocol sendProxyProtocol() {
+        return sendProxyProtocol;
+    }
+
+    /**
+     * Whether its idle connections are pooled. Not when they start with a PROXY header: a header is sent once,
+     * first (HAProxy's doc/proxy-protocol.txt §2), so the connection speaks for one client for its whole
+     * life. Keying the pool by client instead was weighed and rejected: the pool's bound,
+     * keepalive-max-idle per (loop, backend), would become one per client (a million clients, a million
+     * idle lists of fds), and the only reuse it buys is the same client's next request, which mostly comes
+     * on the same downstream connection anyway. So each request gets its own connection.
+     */
+    boolean pooled() {
+        return sendProxyProtocol == SendProxyProtocol.OFF;
     }
 
     /** A plaintext backend of weight 1 reached from sources the kernel chooses (tests). */
     public static Backend of(InetSocketAddress address, PortLedger ledger) {
         String label = address.getAddress().getHostAddress() + ":" + address.getPort();
-        return new Backend(label, 1, address, List.of(ledger.tuple(null, address)), new BackendState(), null);
+        return new Backend(label, 1, address, List.of(ledger.tuple(null, address)), new BackendState(), null,
+                SendProxyProtocol.OFF);
     }
 
     /** Its name in the config (unique in its cluster): status, metrics and sticky cookies use it. */

@@ -96,7 +96,7 @@ public final class Cluster {
             InetSocketAddress fixed = entry.address();
             if (fixed != null) {
                 if (seen.add(fixed)) {
-                    backends.add(backend(entry.name(), entry.weight(), fixed, sources, ledger, states, tls));
+                    backends.add(backend(config, entry.name(), entry.weight(), fixed, sources, ledger, states, tls));
                 }
                 continue;
             }
@@ -105,14 +105,14 @@ public final class Cluster {
                 if (seen.add(address)) {
                     String label = entry.name() + "/" + address.getAddress().getHostAddress() + ":" + address.getPort();
                     int weight = Math.min(MAX_WEIGHT, entry.weight() * answer.weight());
-                    backends.add(backend(label, weight, address, sources, ledger, states, tls));
+                    backends.add(backend(config, label, weight, address, sources, ledger, states, tls));
                 }
             }
         }
         return new Cluster(config, backends);
     }
 
-    private static Backend backend(String name, int weight, InetSocketAddress address, List<InetAddress> sources,
+    private static Backend backend(ClusterConfig config, String name, int weight, InetSocketAddress address, List<InetAddress> sources,
             PortLedger ledger, BackendState.Registry states, @Nullable BackendTls tls) {
         List<UpstreamTuple> tuples = new ArrayList<>();
         if (sources.isEmpty()) {
@@ -121,7 +121,7 @@ public final class Cluster {
         for (InetAddress source : sources) {
             tuples.add(ledger.tuple(source, address));
         }
-        return new Backend(name, weight, address, tuples, states.of(address), tls);
+        return new Backend(name, weight, address, tuples, states.of(address), tls, config.sendProxyProtocol());
     }
 
     public String name() {

@@ -1,10 +1,8 @@
 package dev.fourtuple.gateway.upstream;
 
 import dev.fourtuple.gateway.metrics.ProblemLog;
-import io.netty.channel.EventLoop;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpRequest;
-import java.net.InetAddress;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Where requests get their upstream connection: picks a cluster's backend (sticky cookie, session hash,
@@ -22,14 +20,11 @@ public final class ClusterClient {
     }
 
     /**
-     * Starts finding a connection for {@code request} on {@code loop}; {@code acquirer} hears of the outcome
-     * on that loop (possibly before this returns).
-     *
-     * @param client the client's address (for a {@code client-ip} hash key), or null when unknown
+     * Starts finding a connection for {@code request} of the client connection {@code client}, on its loop;
+     * {@code acquirer} hears of the outcome on that loop (possibly before this returns).
      */
-    public Acquisition acquire(Cluster cluster, EventLoop loop, HttpRequest request, @Nullable InetAddress client,
-            Acquirer acquirer) {
-        Acquisition acquisition = new Acquisition(this, cluster, loop, request, client, acquirer);
+    public Acquisition acquire(Cluster cluster, Channel client, HttpRequest request, Acquirer acquirer) {
+        Acquisition acquisition = new Acquisition(this, cluster, client, request, acquirer);
         acquisition.start();
         return acquisition;
     }

@@ -1,5 +1,6 @@
 package dev.fourtuple.gateway.upstream;
 
+import dev.fourtuple.gateway.config.SendProxyProtocol;
 import dev.fourtuple.gateway.config.UpstreamSettings;
 import dev.fourtuple.gateway.timeout.TimerWheel;
 import dev.fourtuple.gateway.transport.EventLoops;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Hands out connections to backends: a pooled keep-alive connection of the caller's loop when there is one,
@@ -164,13 +166,30 @@ public final class UpstreamConnector {
 
     /** A pooled connection to the backend if the loop has one, else a new one. */
     public void acquire(EventLoop loop, Backend backend, Callback callback) {
+        acquire(loop, backend, null, callback);
+    }
+
+    /**
+     * As {@link #acquire(EventLoop, Backend, Callback)} for the client connection {@code client}: whose
+     * addresses a PROXY protocol header carries when the backend's cluster sends one (then never pooled).
+     */
+    public void acquire(EventLoop loop, Backend backend, @Nullable Channel client, Callback callback) {
+        if (!backend.pooled()) {
+            connect(loop, backend, client, callback);
+            return;
+        }
         UpstreamConnectionHandler pooled = perLoop.get(loop).pool.poll(backend.poolKey());
         if (pooled != null) {
             meters.reused();
             callback.onConnected(pooled);
             return;
         }
-        connect(loop, backend, callback);
+        connect(loop, backend, client, callback);
+    }
+
+    /** As {@link #connect(EventLoop, Backend, Channel, Callback)} for no client (no PROXY header addresses). */
+    public void connect(EventLoop loop, Backend backend, Callback callback) {
+        connect(loop, backend, null, callback);
     }
 
     /**
@@ -179,7 +198,7 @@ public final class UpstreamConnector {
      * (EADDRNOTAVAIL), the tuple is marked full and the next source is tried; when no tuple has room the
      * callback gets a {@link TuplesExhaustedException}.
      */
-    public void connect(EventLoop loop, Backend backend, Callback callback) {
+    public void connect(EventLoop loop, Backend backend, @Nullable Channel client, Callback callback) {
         UpstreamTuple tuple = ledger.acquire(backend.tuples());
         if (tuple == null) {
             callback.onConnectFailed(new TuplesExhaustedException(backend, ledger.full(backend.tuples())));
@@ -201,6 +220,9 @@ public final class UpstreamConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         ChannelPipeline pipeline = ch.pipeline();
+                        if (backend.sendProxyProtocol() != SendProxyProtocol.OFF) {
+                            ProxyHeaderWriter.addTo(pipeline, backend.sendProxyProtocol(), client); // before TLS
+                        }
                         if (tls != null) {
                             pipeline.addLast(UpstreamConnectionHandler.TLS, tls.newHandler(ch, backend.address()));
                         }
@@ -218,6 +240,7 @@ public final class UpstreamConnector {
                 tls.connectDone(); // the engine, if one was made, holds its own reference
             }
             if (f.isSuccess()) {
+                ProxyHeaderWriter.writeHeader(f.channel()); // first of all, when the cluster sends one
                 meters.opened();
                 f.channel().closeFuture().addListener(closeListeners.computeIfAbsent(tuple, this::closeListener));
                 SslHandler ssl = tls == null ? null : f.channel().pipeline().get(SslHandler.class);
@@ -238,7 +261,7 @@ public final class UpstreamConnector {
             if (PortExhaustion.isCause(f.cause())) {
                 ledger.markFull(tuple);
                 meters.portsExhausted();
-                connect(loop, backend, callback); // the next source, or TuplesExhaustedException
+                connect(loop, backend, client, callback); // the next source, or TuplesExhaustedException
             } else {
                 backend.connectFailed();
                 meters.connectFailed();

@@ -72,8 +72,8 @@ final class UpstreamPool {
 
     /** Keeps the connection for reuse; false when the backend's idle list is full. */
     boolean offer(UpstreamConnectionHandler connection) {
-        if (maxIdlePerBackend == 0) {
-            return false;
+        if (maxIdlePerBackend == 0 || !connection.backend().pooled()) {
+            return false; // not pooled: reset once clean (no TIME_WAIT left on the gateway's four-tuple)
         }
         ArrayDeque<UpstreamConnectionHandler> queue =
                 idle.computeIfAbsent(connection.backend().poolKey(), a -> new ArrayDeque<>());
