@@ -38,7 +38,7 @@ public final class Cluster {
     private final Map<Backend, String> stickyIds;
     private final Balancer balancer;
     private final @Nullable HashKey hashKey;
-    private final @Nullable MaglevTable hash;
+    private final @Nullable RendezvousHash hash;
     private final @Nullable String stickyCookie;
     private final @Nullable HealthCheckSettings healthCheck;
     private final OutlierSettings outlier;
@@ -61,7 +61,7 @@ public final class Cluster {
         }
         this.balancer = Balancer.of(config.balancer(), this.backends);
         this.hashKey = config.hashKey();
-        this.hash = config.balancer() == BalancerKind.HASH && !backends.isEmpty() ? new MaglevTable(this.backends) : null;
+        this.hash = config.balancer() == BalancerKind.HASH ? new RendezvousHash(this.backends) : null;
         this.stickyCookie = config.stickyCookie();
         this.healthCheck = config.healthCheck();
         this.outlier = config.outlier();
@@ -185,30 +185,13 @@ public final class Cluster {
             return sticky;
         }
         Predicate<Backend> healthy = b -> !tried.contains(b) && b.available(nowNanos);
-        MaglevTable table = hash;
+        RendezvousHash table = hash;
         if (keyed && table != null) {
-            Backend owner = walk(table, keyHash, healthy);
-            return owner != null ? owner : walk(table, keyHash, b -> !tried.contains(b));
+            Backend owner = table.pick(keyHash, healthy);
+            return owner != null ? owner : table.pick(keyHash, b -> !tried.contains(b));
         }
         Backend picked = balancer.pick(healthy);
         return picked != null ? picked : balancer.pick(b -> !tried.contains(b));
-    }
-
-    private @Nullable Backend walk(MaglevTable table, long keyHash, Predicate<Backend> eligible) {
-        // Enough steps to meet every backend with near certainty; the scan after it makes sure.
-        int steps = Math.min(table.size(), 8 * backends.size() + 16);
-        for (int attempt = 0; attempt < steps; attempt++) {
-            Backend candidate = backends.get(table.lookup(keyHash, attempt));
-            if (eligible.test(candidate)) {
-                return candidate;
-            }
-        }
-        for (Backend candidate : backends) {
-            if (eligible.test(candidate)) {
-                return candidate;
-            }
-        }
-        return null;
     }
 
     /** A request on {@code backend} went well: its failure streak ends. */

@@ -79,13 +79,13 @@ final class SessionKeys {
         return value == null || value.isEmpty() ? null : value;
     }
 
-    /** FNV-1a over the characters, then mixed: a 64-bit hash for the Maglev table. */
+    /** FNV-1a over the characters, then mixed: a 64-bit hash of a session key or a name. */
     static long hash(String value) {
         long h = 0xcbf29ce484222325L;
         for (int i = 0; i < value.length(); i++) {
             h ^= value.charAt(i);
             h *= 0x100000001b3L;
         }
-        return MaglevTable.mix(h);
+        return RendezvousHash.mix(h);
     }
 }
