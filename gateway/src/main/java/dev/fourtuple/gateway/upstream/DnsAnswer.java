@@ -13,7 +13,8 @@ import java.util.List;
  */
 record DnsAnswer(List<Discovered.Address> addresses, long ttlSeconds) {
     private static final Comparator<Discovered.Address> ORDER = Comparator
-            .<Discovered.Address, byte[]>comparing(a -> a.address().getAddress().getAddress(), Arrays::compareUnsigned)
+            .<Discovered.Address>comparingInt(a -> a.address().getAddress().getAddress().length) // IPv4 first
+            .thenComparing(a -> a.address().getAddress().getAddress(), Arrays::compareUnsigned)
             .thenComparingInt(a -> a.address().getPort())
             .thenComparingInt(Discovered.Address::weight);
 

@@ -280,7 +280,7 @@ public final class DnsDiscovery implements AutoCloseable {
 
     private void answered(NameState state, DnsAnswer answer) {
         if (state.failing > 0 && state.lastWarnNanos != 0) {
-            log.info("dns {}: answers again after {} failed quer(ies)", state.name, state.failing);
+            log.info("{}: DNS answers again after {} failed quer(ies)", state.name, state.failing);
         }
         boolean changed = state.lastGood == null || !state.lastGood.addresses().equals(answer.addresses());
         state.lastGood = answer;
@@ -289,7 +289,7 @@ public final class DnsDiscovery implements AutoCloseable {
         state.lastWarnNanos = 0;
         state.suppressed = 0;
         state.addresses = answer.addresses().size();
-        log.debug("dns {}: {} (TTL {} s)", state.name, DnsAnswer.describe(answer.addresses()), answer.ttlSeconds());
+        log.debug("{}: DNS answered {} (TTL {} s)", state.name, DnsAnswer.describe(answer.addresses()), answer.ttlSeconds());
         if (changed) {
             snapshot = snapshotOf(names);
             requestApply();
@@ -309,7 +309,7 @@ public final class DnsDiscovery implements AutoCloseable {
         state.lastWarnNanos = now;
         state.suppressed = 0;
         DnsAnswer kept = state.lastGood;
-        log.warn("dns {}: lookup failed: {}; {}{}", state.name, reason, kept == null
+        log.warn("{}: DNS lookup failed: {}; {}{}", state.name, reason, kept == null
                 ? "no answer yet, its cluster has no backends from it"
                 : "keeping the last good answer " + DnsAnswer.describe(kept.addresses()), more);
     }

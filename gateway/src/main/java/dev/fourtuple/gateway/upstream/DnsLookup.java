@@ -7,6 +7,7 @@ import io.netty.handler.codec.dns.DefaultDnsQuestion;
 import io.netty.handler.codec.dns.DnsRawRecord;
 import io.netty.handler.codec.dns.DnsRecord;
 import io.netty.handler.codec.dns.DnsRecordType;
+import io.netty.handler.codec.dns.DnsResponseCode;
 import io.netty.resolver.dns.DnsErrorCauseException;
 import io.netty.resolver.dns.DnsNameResolver;
 import io.netty.resolver.dns.DnsNameResolverTimeoutException;
@@ -201,8 +202,10 @@ final class DnsLookup {
             if (t instanceof DnsNameResolverTimeoutException) {
                 return "timed out";
             }
-            if (t instanceof DnsErrorCauseException code) {
-                return code.getCode().toString();
+            if (t instanceof DnsErrorCauseException error) {
+                DnsResponseCode code = error.getCode();
+                return code.equals(DnsResponseCode.NXDOMAIN) ? "NXDOMAIN" : code.equals(DnsResponseCode.SERVFAIL)
+                        ? "SERVFAIL" : code.equals(DnsResponseCode.REFUSED) ? "REFUSED" : "response " + code;
             }
         }
         if (cause instanceof UnknownHostException && cause.getMessage() != null
