@@ -210,9 +210,10 @@ public final class DnsDiscovery implements AutoCloseable {
             snapshot = snapshotOf(names);
         }
         if (!names.isEmpty() && renewed) {
-            log.info("dns: resolving {} name(s) through {}, timeout {}, refresh min({}, TTL) and at least {}",
-                    names.size(), next.resolvers().isEmpty() ? "the nameservers of /etc/resolv.conf"
-                            : next.resolvers(), next.timeout(), next.maxRefresh(), next.minRefresh());
+            log.info("dns: resolving {} name(s) through {}, timeout {} ms, refresh after min(TTL, {} ms), at least "
+                    + "{} ms", names.size(), next.resolvers().isEmpty() ? "the nameservers of /etc/resolv.conf"
+                            : next.resolvers(), next.timeout().toMillis(), next.maxRefresh().toMillis(),
+                    next.minRefresh().toMillis());
         }
         int[] left = {pending.size()};
         if (left[0] == 0) {
