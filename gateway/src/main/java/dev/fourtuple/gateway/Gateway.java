@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway;
 
 import dev.fourtuple.gateway.admission.AdmissionController;
+import dev.fourtuple.gateway.config.BackendConfig;
 import dev.fourtuple.gateway.config.GatewayConfig;
 import dev.fourtuple.gateway.connection.ConnectionRegistry;
 import dev.fourtuple.gateway.connection.Departure;
@@ -33,6 +34,10 @@ import dev.fourtuple.gateway.transport.TransportSelector;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
 import dev.fourtuple.gateway.upstream.Backend;
 import dev.fourtuple.gateway.upstream.Cluster;
+import dev.fourtuple.gateway.upstream.DnsChanges;
+import dev.fourtuple.gateway.upstream.DnsDiscovery;
+import dev.fourtuple.gateway.upstream.DnsNameStatus;
+import dev.fourtuple.gateway.upstream.Discovered;
 import dev.fourtuple.gateway.upstream.UpstreamMeters;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -75,6 +80,7 @@ public final class Gateway implements AutoCloseable {
     private final List<BoundListener> listeners;
     private final AdmissionController admission;
     private final Meters meters;
+    private final DnsDiscovery dns;
     private volatile GatewayConfig config;
     private volatile int configVersion = 1;
     private volatile Instant configLoadedAt = Instant.now();
@@ -105,8 +111,9 @@ public final class Gateway implements AutoCloseable {
 
     private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, Upstreams upstreams,
             AtomicReference<FrontendSettings> settings, Frontends frontend, List<BoundListener> listeners,
-            AdmissionController admission, Meters meters) {
+            AdmissionController admission, Meters meters, DnsDiscovery dns) {
         this.config = config;
+        this.dns = dns;
         this.loops = loops;
         this.wheels = wheels;
         this.upstreams = upstreams;
@@ -137,11 +144,14 @@ public final class Gateway implements AutoCloseable {
         TransportKind transport = TransportSelector.selectAndLog(config.transport());
         EventLoops loops = EventLoops.start(transport, config.eventLoops(), "fourtuple-loop");
         AdmissionController admission = null;
+        DnsDiscovery dns = null;
         List<BoundListener> bound = new ArrayList<>();
         try {
             PerLoop<TimerWheel> wheels = loops.perLoop(TimerWheel::start);
             Meters meters = Meters.register(registry);
             Upstreams upstreams = new Upstreams(config, loops, wheels, meters.upstream(), PROC);
+            dns = DnsDiscovery.start(loops.loops().get(0), transport, registry);
+            resolveFirst(config, dns, upstreams);
             meters.upstream().registerTuples(upstreams.ledger());
             admission = new AdmissionController(config.admission(), registry, meters.upstream()::active,
                     PROC, CGROUP_ROOT);
@@ -168,8 +178,9 @@ public final class Gateway implements AutoCloseable {
             log.info("config {}: {} route(s), clusters {}", config.source(), config.routes().size(),
                     config.clusters().keySet());
             Gateway gateway = new Gateway(config, loops, wheels, upstreams, settings, frontend, bound, admission,
-                    meters);
+                    meters, dns);
             gateway.scheduleTicketKeyRotation();
+            dns.onChange(gateway::rediscover);
             return gateway;
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             for (BoundListener listener : bound) {
@@ -181,9 +192,28 @@ public final class Gateway implements AutoCloseable {
             if (admission != null) {
                 admission.close();
             }
+            if (dns != null) {
+                dns.close();
+            }
             loops.shutdown(LOOP_SHUTDOWN);
             throw e;
         }
+    }
+
+    /**
+     * Resolves the config's DNS names once, waiting up to dns.timeout, before the gateway serves (and tells
+     * systemd it is ready): a name that has no answer by then leaves its cluster without backends from it
+     * (502 "cluster has no backend") until it answers.
+     */
+    private static void resolveFirst(GatewayConfig config, DnsDiscovery dns, Upstreams upstreams) {
+        Set<BackendConfig.DnsName> names = DnsDiscovery.namesOf(config);
+        if (names.isEmpty()) {
+            return;
+        }
+        dns.track(names, config.dns());
+        Discovered answers = dns.snapshot();
+        upstreams.rediscover(config, answers);
+        DnsChanges.describe(config, Discovered.NONE, answers).forEach(log::info);
     }
 
     /**
@@ -289,13 +319,19 @@ public final class Gateway implements AutoCloseable {
         List<String> needRestart = needRestart(config, next);
         Set<InetSocketAddress> before = backendAddresses(upstreams.clusters());
         Map<ServerTls, ServerTls.Contexts> certificates = prepareTls(next);
+        Set<BackendConfig.DnsName> names = DnsDiscovery.namesOf(next);
+        Set<BackendConfig.DnsName> both = new LinkedHashSet<>(DnsDiscovery.namesOf(config));
+        both.addAll(names);
+        dns.track(both, next.dns()); // new names get their first answer before their clusters are built
         Map<String, Cluster> clusters;
         try {
-            clusters = upstreams.reload(next);
+            clusters = upstreams.reload(next, dns.snapshot());
         } catch (RuntimeException e) {
             certificates.values().forEach(ServerTls.Contexts::discard);
+            dns.track(DnsDiscovery.namesOf(config), config.dns());
             throw e;
         }
+        dns.track(names, next.dns()); // names no longer used stop
         certificates.forEach(ServerTls::apply);
         meters.tls().certificates(tlsOf(listeners));
         meters.upstream().registerTuples(upstreams.ledger());
@@ -321,6 +357,34 @@ public final class Gateway implements AutoCloseable {
                         + (grace.isZero() ? "ever" : grace),
                 needRestart.isEmpty() ? "" : "; NOT applied until a restart: " + String.join(", ", needRestart));
         return new Reload(configVersion, needRestart, removed);
+    }
+
+    /**
+     * DNS answers changed: the clusters are rebuilt over them and swapped in for new requests at once, as a
+     * reload would (a new config version), the config itself unchanged. Runs on DNS discovery's own thread.
+     *
+     * <p>Unlike a reload, nothing is cut when the reload-grace runs out: DNS churn is routine (a pod moved, a
+     * scale-down, a rolling deploy), and an address leaving DNS does not mean its established sessions must
+     * die. A backend that is gone gets no new requests; the requests in flight on it finish as they would
+     * (within their request timeout) and its tunnels go on until either side closes them. A reload that
+     * removes a backend from the file is the operator's word that it goes; DNS is not.
+     */
+    private synchronized void rediscover() {
+        if (stopped) {
+            return;
+        }
+        Discovered before = upstreams.discovered();
+        Discovered answers = dns.snapshot();
+        List<String> changes = DnsChanges.describe(config, before, answers);
+        if (changes.isEmpty()) {
+            return; // nothing the running config uses changed (a name a reload dropped, say)
+        }
+        Map<String, Cluster> clusters = upstreams.rediscover(config, answers);
+        meters.upstream().registerTuples(upstreams.ledger());
+        int version = configVersion + 1;
+        settings.set(frontendSettings(config, loops.transport(), clusters, version));
+        configVersion = version;
+        changes.forEach(log::info);
     }
 
     /**
@@ -507,6 +571,11 @@ public final class Gateway implements AutoCloseable {
         return byCluster;
     }
 
+    /** Per DNS name of the config: the last answer, its TTL and age, the last error. */
+    public List<DnsNameStatus> dnsStatus() {
+        return dns.status();
+    }
+
     public InboundMeters inboundMeters() {
         return meters.inbound();
     }
@@ -655,6 +724,7 @@ public final class Gateway implements AutoCloseable {
 
     private void stopLoops() {
         stopped = true;
+        dns.close();
         frontend.closeAll(LOOP_SHUTDOWN);
         admission.close();
         upstreams.connector().closeIdle();

@@ -6,6 +6,9 @@ import dev.fourtuple.gateway.tls.TlsEngine;
 import dev.fourtuple.gateway.tls.TlsMeters;
 import dev.fourtuple.gateway.admission.Resource;
 import dev.fourtuple.gateway.upstream.Backend;
+import dev.fourtuple.gateway.upstream.DnsNameStatus;
+import java.time.Duration;
+import java.time.Instant;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,7 +17,8 @@ import java.util.Map;
 
 /**
  * What {@code /status} says, as a tree of maps and lists for Jackson: state, connections by side, admission
- * and headroom, upstream tuples in use against capacity, backends with their TLS (on/off) and passive health, config version.
+ * and headroom, upstream tuples in use against capacity, backends with their TLS (on/off) and passive health, config version;
+ * per DNS name its last answer, age, TTL and last error.
  */
 final class StatusReport {
     private StatusReport() {
@@ -111,6 +115,24 @@ final class StatusReport {
             }
         });
         status.put("backends", backends);
+
+        List<Map<String, Object>> dns = new ArrayList<>();
+        Instant now = Instant.now();
+        for (DnsNameStatus name : gateway.dnsStatus()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", name.name());
+            row.put("addresses", name.addresses());
+            row.put("ttlSeconds", name.ttlSeconds());
+            row.put("ageSeconds", name.answeredAt() == null ? null
+                    : Duration.between(name.answeredAt(), now).toMillis() / 1000.0);
+            row.put("lastError", name.lastError());
+            row.put("lastErrorAt", name.lastErrorAt() == null ? null : name.lastErrorAt().toString());
+            row.put("failingInARow", name.failing());
+            dns.add(row);
+        }
+        if (!dns.isEmpty()) {
+            status.put("dns", dns);
+        }
         return status;
     }
 }

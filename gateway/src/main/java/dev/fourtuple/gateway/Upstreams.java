@@ -61,7 +61,7 @@ final class Upstreams {
         this.procRoot = procRoot;
         this.ledger = ledger(config, transport, procRoot);
         this.tls = tlsContexts(config, Map.of());
-        this.clusters = clusters(config, tls);
+        this.clusters = clusters(config, tls, discovered, true);
         this.connector = new UpstreamConnector(loops, wheels, config.upstream(), config.timeouts().connect(), ledger,
                 meters);
     }
@@ -78,13 +78,32 @@ final class Upstreams {
         return clusters;
     }
 
+    /** The DNS answers the clusters were built from. */
+    Discovered discovered() {
+        return discovered;
+    }
+
+    /**
+     * Rebuilds the clusters of the running config over new DNS answers, as a reload does but without reading
+     * anything: the same ledger, backend state and TLS contexts; idle pooled connections to backends that are
+     * gone close. What uses a backend that is gone goes on (see {@code Gateway.rediscover}).
+     */
+    Map<String, Cluster> rediscover(GatewayConfig running, Discovered answers) {
+        Map<String, Cluster> rebuilt = clusters(running, tls, answers, false);
+        connector.reconfigure(running.upstream(), running.timeouts().connect(), rebuilt.values());
+        discovered = answers;
+        clusters = rebuilt;
+        return rebuilt;
+    }
+
     /**
      * Applies a new config: checks it against the host and builds changed TLS contexts first (nothing changes
-     * when that fails), then re-reads P, rebuilds the clusters and reconfigures new connections.
+     * when that fails), then re-reads P, rebuilds the clusters (DNS entries from
+     * {@code answers}) and reconfigures new connections.
      *
      * @throws IllegalStateException naming every source IP or setting this host cannot honour
      */
-    Map<String, Cluster> reload(GatewayConfig next) {
+    Map<String, Cluster> reload(GatewayConfig next, Discovered answers) {
         preflight(next, transport, procRoot);
         Map<ClusterTls, BackendTls> contexts = tlsContexts(next, tls);
         Map<String, Cluster> rebuilt;
@@ -92,13 +111,14 @@ final class Upstreams {
             if (!Boolean.getBoolean(KERNEL_ONLY)) {
                 ledger.capacity(ports(next.upstream(), procRoot));
             }
-            rebuilt = clusters(next, contexts);
+            rebuilt = clusters(next, contexts, answers, true);
             connector.reconfigure(next.upstream(), next.timeouts().connect(), rebuilt.values());
         } catch (RuntimeException e) {
             releaseUnused(contexts, tls); // the new contexts no cluster will use
             throw e;
         }
         clusters = rebuilt;
+        discovered = answers;
         Map<ClusterTls, BackendTls> replaced = tls;
         tls = contexts;
         releaseUnused(replaced, contexts);
@@ -186,13 +206,18 @@ final class Upstreams {
         }
     }
 
-    private Map<String, Cluster> clusters(GatewayConfig config, Map<ClusterTls, BackendTls> contexts) {
+    /** @param announce log each cluster's TLS and capacity (at start and reload; not at each DNS change) */
+    private Map<String, Cluster> clusters(GatewayConfig config, Map<ClusterTls, BackendTls> contexts,
+            Discovered answers, boolean announce) {
         Map<String, Cluster> built = new LinkedHashMap<>();
         for (ClusterConfig cluster : config.clusters().values()) {
             List<InetAddress> sources = cluster.sources(config.upstream());
             BackendTls tls = cluster.tls() == null ? null : contexts.get(cluster.tls());
-            Cluster running = Cluster.of(cluster, sources, ledger, states, tls, discovered);
+            Cluster running = Cluster.of(cluster, sources, ledger, states, tls, answers);
             built.put(cluster.name(), running);
+            if (!announce) {
+                continue;
+            }
             if (tls != null) {
                 log.info("cluster {}: TLS to its backends, {}, engine {}, trust {}", cluster.name(), tls,
                         tls.engine(), tls.settings().ca() == null ? "the JDK's default CAs" : tls.settings().ca());

@@ -4,15 +4,19 @@ import io.netty.channel.ChannelFactory;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
@@ -50,6 +54,11 @@ public enum TransportKind {
         public ChannelFactory<? extends SocketChannel> socketChannelFactory(SocketProtocolFamily family) {
             return () -> new EpollSocketChannel(family);
         }
+
+        @Override
+        public ChannelFactory<? extends DatagramChannel> datagramChannelFactory() {
+            return EpollDatagramChannel::new;
+        }
     },
     IO_URING {
         @Override
@@ -70,6 +79,11 @@ public enum TransportKind {
         @Override
         public ChannelFactory<? extends SocketChannel> socketChannelFactory(SocketProtocolFamily family) {
             return IoUringSocketChannel::new;
+        }
+
+        @Override
+        public ChannelFactory<? extends DatagramChannel> datagramChannelFactory() {
+            return IoUringDatagramChannel::new;
         }
     },
     NIO {
@@ -94,6 +108,11 @@ public enum TransportKind {
         }
 
         @Override
+        public ChannelFactory<? extends DatagramChannel> datagramChannelFactory() {
+            return NioDatagramChannel::new;
+        }
+
+        @Override
         public boolean isNative() {
             return false;
         }
@@ -113,6 +132,12 @@ public enum TransportKind {
 
     /** Connecting sockets of the given family. */
     public abstract ChannelFactory<? extends SocketChannel> socketChannelFactory(SocketProtocolFamily family);
+
+    /**
+     * UDP sockets (the DNS resolver's): dual-stack where the host has IPv6, IPv4 else (each channel's own
+     * default), so one socket reaches IPv4 and IPv6 name servers alike.
+     */
+    public abstract ChannelFactory<? extends DatagramChannel> datagramChannelFactory();
 
     /** Listening sockets for {@code address}: AF_INET for an IPv4 address. */
     public ChannelFactory<? extends ServerChannel> serverChannelFactory(@Nullable InetAddress address) {
