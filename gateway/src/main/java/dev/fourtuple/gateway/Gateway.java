@@ -32,6 +32,8 @@ import dev.fourtuple.gateway.transport.TransportSelector;
 import dev.fourtuple.gateway.tunnel.TunnelMeters;
 import dev.fourtuple.gateway.upstream.Backend;
 import dev.fourtuple.gateway.upstream.Cluster;
+import dev.fourtuple.gateway.upstream.HealthChecker;
+import dev.fourtuple.gateway.upstream.HealthMeters;
 import dev.fourtuple.gateway.upstream.UpstreamMeters;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -65,6 +67,8 @@ public final class Gateway implements AutoCloseable {
     private static final Duration LOOP_SHUTDOWN = Duration.ofSeconds(5);
     private static final Path PROC = Path.of("/proc");
     private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
+    /** RFC 6455 §7.4.1: 1001, the endpoint is going away; what a tunnel to a backend marked down gets. */
+    private static final int GOING_AWAY = 1001;
 
     private final EventLoops loops;
     private final PerLoop<TimerWheel> wheels;
@@ -74,6 +78,7 @@ public final class Gateway implements AutoCloseable {
     private final List<BoundListener> listeners;
     private final AdmissionController admission;
     private final Meters meters;
+    private final HealthChecker health;
     private volatile GatewayConfig config;
     private volatile int configVersion = 1;
     private volatile Instant configLoadedAt = Instant.now();
@@ -84,10 +89,10 @@ public final class Gateway implements AutoCloseable {
 
     /** The meter holders of every capability, handed around as one. */
     private record Meters(InboundMeters inbound, UpstreamMeters upstream, TunnelMeters tunnels, TlsMeters tls,
-            ProblemLog problems) {
+            ProblemLog problems, HealthMeters health) {
         static Meters register(MeterRegistry registry) {
             return new Meters(new InboundMeters(registry), new UpstreamMeters(registry), new TunnelMeters(registry),
-                    new TlsMeters(registry), new ProblemLog(registry, PROBLEM_LOG_INTERVAL));
+                    new TlsMeters(registry), new ProblemLog(registry, PROBLEM_LOG_INTERVAL), new HealthMeters(registry));
         }
     }
 
@@ -104,8 +109,9 @@ public final class Gateway implements AutoCloseable {
 
     private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, Upstreams upstreams,
             AtomicReference<FrontendSettings> settings, Frontends frontend, List<BoundListener> listeners,
-            AdmissionController admission, Meters meters) {
+            AdmissionController admission, Meters meters, HealthChecker health) {
         this.config = config;
+        this.health = health;
         this.loops = loops;
         this.wheels = wheels;
         this.upstreams = upstreams;
@@ -166,8 +172,11 @@ public final class Gateway implements AutoCloseable {
             }
             log.info("config {}: {} route(s), clusters {}", config.source(), config.routes().size(),
                     config.clusters().keySet());
+            HealthChecker health = new HealthChecker(loops, config.upstream(), meters.health(),
+                    backend -> frontend.closeTunnelsTo(backend.address(), GOING_AWAY));
+            health.update(upstreams.clusters().values(), config.upstream());
             Gateway gateway = new Gateway(config, loops, wheels, upstreams, settings, frontend, bound, admission,
-                    meters);
+                    meters, health);
             gateway.scheduleTicketKeyRotation();
             return gateway;
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
@@ -296,6 +305,7 @@ public final class Gateway implements AutoCloseable {
         certificates.forEach(ServerTls::apply);
         meters.tls().certificates(tlsOf(listeners));
         meters.upstream().registerTuples(upstreams.ledger());
+        health.update(clusters.values(), next.upstream());
         admission.reconfigure(next.admission());
         reportUnsupportedOptions(next, loops.transport());
         int version = configVersion + 1;
@@ -627,6 +637,7 @@ public final class Gateway implements AutoCloseable {
 
     private void stopLoops() {
         stopped = true;
+        health.stop();
         frontend.closeAll(LOOP_SHUTDOWN);
         admission.close();
         upstreams.connector().closeIdle();
