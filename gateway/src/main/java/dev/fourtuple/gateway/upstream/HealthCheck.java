@@ -56,16 +56,12 @@ final class HealthCheck {
     }
 
     /**
-     * No more checks. The backend counts as up again: without a check nothing would ever mark it up (a
-     * backend that stays in a cluster without a health check is always up).
+     * No more checks: its backend left every checked cluster. The backend counts as up again: without a check
+     * nothing would ever mark it up (a backend in a cluster without a health check is always up).
      */
     void stop() {
         loop.execute(() -> {
-            stopped = true;
-            ScheduledFuture<?> pending = next;
-            if (pending != null) {
-                pending.cancel(false);
-            }
+            halt();
             BackendState state = target.backend().state();
             if (!state.up()) {
                 state.up(true);
@@ -73,6 +69,15 @@ final class HealthCheck {
                         target.backend());
             }
         });
+    }
+
+    /** No more checks, the verdict left as it is (the gateway stops). On its loop. */
+    void halt() {
+        stopped = true;
+        ScheduledFuture<?> pending = next;
+        if (pending != null) {
+            pending.cancel(false);
+        }
     }
 
     EventLoop loop() {

@@ -98,7 +98,7 @@ public final class HealthChecker {
 
     /** Stops every check (the gateway stops). */
     public synchronized void stop() {
-        running.values().forEach(HealthCheck::stop);
+        running.values().forEach(check -> check.loop().execute(check::halt));
         running.clear();
     }
 }
