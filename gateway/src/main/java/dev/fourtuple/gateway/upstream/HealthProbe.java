@@ -42,6 +42,9 @@ final class HealthProbe extends ChannelInboundHandlerAdapter {
     record Sockets(TransportKind transport, boolean bindAddressNoPort, @Nullable PortRange localPortRange) {
     }
 
+    /** An outcome's text may quote an exception's message, which may quote the backend's bytes: kept short. */
+    private static final int MAX_OUTCOME = 160;
+
     private final Backend backend;
     private final HealthCheckSettings settings;
     private final Consumer<Outcome> done;
@@ -182,7 +185,8 @@ final class HealthProbe extends ChannelInboundHandlerAdapter {
         if (ch != null) {
             ch.close();
         }
-        done.accept(new Outcome(passed, text, latency));
+        done.accept(new Outcome(passed, text.length() <= MAX_OUTCOME ? text : text.substring(0, MAX_OUTCOME) + "...",
+                latency));
     }
 
     private long millis() {

@@ -7,6 +7,11 @@ import dev.fourtuple.gateway.demo.EchoBackend;
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
 import dev.fourtuple.gateway.testing.RecordingBackend;
+import dev.fourtuple.gateway.testing.TestCa;
+import dev.fourtuple.gateway.testing.TestTls;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.util.ReferenceCountUtil;
 import dev.fourtuple.gateway.transport.TransportKind;
 import dev.fourtuple.gateway.upstream.Backend;
 import io.micrometer.core.instrument.Counter;
@@ -154,6 +159,31 @@ class HealthCheckIntegrationTest {
         assertThat(tally(fixture, 20)).containsOnlyKeys("alive");
         assertThat(fixture.registry().get("fourtuple.upstream.connect.failures").counter().count())
                 .isEqualTo(failuresBefore);
+    }
+
+    @Test
+    void anHttpCheckOfATlsClusterSpeaksTlsAndAPlaintextBackendThereFailsIt() throws Exception {
+        TestCa.Issued certificate = TestTls.localhost();
+        SslContext serverTls = SslContextBuilder.forServer(certificate.cert().toFile(), certificate.key().toFile())
+                .build();
+        closer.track(() -> ReferenceCountUtil.release(serverTls));
+        EchoBackend secure = closer.track(EchoBackend.start(new InetSocketAddress("127.0.0.1", 0), "secure",
+                TRANSPORT, 1, serverTls));
+        EchoBackend plain = closer.track(EchoBackend.start(new InetSocketAddress("127.0.0.1", 0), "plain",
+                TRANSPORT, 1));
+        String backends = "[\"127.0.0.1:" + secure.address().getPort() + "\", \"127.0.0.1:" + plain.address().getPort()
+                + "\"]";
+        GatewayFixture fixture = closer.track(GatewayFixture.start(TRANSPORT, 0, none -> config(backends,
+                check("http", "200-399") + "\n  tls { enabled = true, verify = false }")));
+        Backend tls = backend(fixture, secure.address());
+        Backend cleartext = backend(fixture, plain.address());
+
+        await().atMost(VERDICT_WITHIN).until(() -> !cleartext.up());
+        // The first TLS handshakes of a cold JVM on a busy machine can outlast the 150 ms timeout and mark it
+        // down; then rise passes bring it back. Either way it must end up and checked over TLS.
+        await().atMost(Duration.ofSeconds(5)).until(() -> tls.up() && tls.lastCheck().startsWith("200 in"));
+        System.out.println("plaintext backend in a TLS cluster: " + cleartext.lastCheck());
+        assertThat(tally(fixture, 10)).containsOnlyKeys("secure");
     }
 
     private static String config(String backends, String healthCheck) {
