@@ -38,6 +38,8 @@ import dev.fourtuple.gateway.upstream.DnsChanges;
 import dev.fourtuple.gateway.upstream.DnsDiscovery;
 import dev.fourtuple.gateway.upstream.DnsNameStatus;
 import dev.fourtuple.gateway.upstream.Discovered;
+import dev.fourtuple.gateway.upstream.HealthChecker;
+import dev.fourtuple.gateway.upstream.HealthMeters;
 import dev.fourtuple.gateway.upstream.UpstreamMeters;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -71,6 +73,8 @@ public final class Gateway implements AutoCloseable {
     private static final Duration LOOP_SHUTDOWN = Duration.ofSeconds(5);
     private static final Path PROC = Path.of("/proc");
     private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
+    /** RFC 6455 §7.4.1: 1001, the endpoint is going away; what a tunnel to a backend marked down gets. */
+    private static final int GOING_AWAY = 1001;
 
     private final EventLoops loops;
     private final PerLoop<TimerWheel> wheels;
@@ -81,6 +85,7 @@ public final class Gateway implements AutoCloseable {
     private final AdmissionController admission;
     private final Meters meters;
     private final DnsDiscovery dns;
+    private final HealthChecker health;
     private volatile GatewayConfig config;
     private volatile int configVersion = 1;
     private volatile Instant configLoadedAt = Instant.now();
@@ -91,10 +96,10 @@ public final class Gateway implements AutoCloseable {
 
     /** The meter holders of every capability, handed around as one. */
     private record Meters(InboundMeters inbound, UpstreamMeters upstream, TunnelMeters tunnels, TlsMeters tls,
-            ProblemLog problems) {
+            ProblemLog problems, HealthMeters health) {
         static Meters register(MeterRegistry registry) {
             return new Meters(new InboundMeters(registry), new UpstreamMeters(registry), new TunnelMeters(registry),
-                    new TlsMeters(registry), new ProblemLog(registry, PROBLEM_LOG_INTERVAL));
+                    new TlsMeters(registry), new ProblemLog(registry, PROBLEM_LOG_INTERVAL), new HealthMeters(registry));
         }
     }
 
@@ -111,9 +116,10 @@ public final class Gateway implements AutoCloseable {
 
     private Gateway(GatewayConfig config, EventLoops loops, PerLoop<TimerWheel> wheels, Upstreams upstreams,
             AtomicReference<FrontendSettings> settings, Frontends frontend, List<BoundListener> listeners,
-            AdmissionController admission, Meters meters, DnsDiscovery dns) {
+            AdmissionController admission, Meters meters, DnsDiscovery dns, HealthChecker health) {
         this.config = config;
         this.dns = dns;
+        this.health = health;
         this.loops = loops;
         this.wheels = wheels;
         this.upstreams = upstreams;
@@ -177,8 +183,11 @@ public final class Gateway implements AutoCloseable {
             }
             log.info("config {}: {} route(s), clusters {}", config.source(), config.routes().size(),
                     config.clusters().keySet());
+            HealthChecker health = new HealthChecker(loops, config.upstream(), meters.health(),
+                    backend -> frontend.closeTunnelsTo(backend.address(), GOING_AWAY));
+            health.update(upstreams.clusters().values(), config.upstream());
             Gateway gateway = new Gateway(config, loops, wheels, upstreams, settings, frontend, bound, admission,
-                    meters, dns);
+                    meters, dns, health);
             gateway.scheduleTicketKeyRotation();
             dns.onChange(gateway::rediscover);
             return gateway;
@@ -335,6 +344,7 @@ public final class Gateway implements AutoCloseable {
         certificates.forEach(ServerTls::apply);
         meters.tls().certificates(tlsOf(listeners));
         meters.upstream().registerTuples(upstreams.ledger());
+        health.update(clusters.values(), next.upstream());
         admission.reconfigure(next.admission());
         reportUnsupportedOptions(next, loops.transport());
         int version = configVersion + 1;
@@ -381,6 +391,7 @@ public final class Gateway implements AutoCloseable {
         }
         Map<String, Cluster> clusters = upstreams.rediscover(config, answers);
         meters.upstream().registerTuples(upstreams.ledger());
+        health.update(clusters.values(), config.upstream()); // new addresses get checked, gone ones stop
         int version = configVersion + 1;
         settings.set(frontendSettings(config, loops.transport(), clusters, version));
         configVersion = version;
@@ -725,6 +736,7 @@ public final class Gateway implements AutoCloseable {
     private void stopLoops() {
         stopped = true;
         dns.close();
+        health.stop();
         frontend.closeAll(LOOP_SHUTDOWN);
         admission.close();
         upstreams.connector().closeIdle();

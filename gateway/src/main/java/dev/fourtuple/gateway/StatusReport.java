@@ -8,8 +8,8 @@ import dev.fourtuple.gateway.admission.Resource;
 import dev.fourtuple.gateway.upstream.Backend;
 import dev.fourtuple.gateway.upstream.DnsNameStatus;
 import java.time.Duration;
-import java.time.Instant;
 import dev.fourtuple.gateway.upstream.UpstreamTuple;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,8 +17,8 @@ import java.util.Map;
 
 /**
  * What {@code /status} says, as a tree of maps and lists for Jackson: state, connections by side, admission
- * and headroom, upstream tuples in use against capacity, backends with their TLS (on/off) and passive health, config version;
- * per DNS name its last answer, age, TTL and last error.
+ * and headroom, upstream tuples in use against capacity, backends with their TLS (on/off), active and passive
+ * health, config version; per DNS name its last answer, age, TTL and last error.
  */
 final class StatusReport {
     private StatusReport() {
@@ -102,22 +102,16 @@ final class StatusReport {
         status.put("upstream", upstream);
 
         List<Map<String, Object>> backends = new ArrayList<>();
+        long nowNanos = System.nanoTime();
+        Instant now = Instant.now();
         gateway.backends().forEach((cluster, list) -> {
             for (Backend backend : list) {
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("cluster", cluster);
-                row.put("address", backend.toString());
-                row.put("tls", backend.tls() == null ? "off" : "on");
-                row.put("active", backend.active());
-                row.put("health", backend.consecutiveFailures() == 0 ? "up"
-                        : "failing (" + backend.consecutiveFailures() + " connects in a row)");
-                backends.add(row);
+                backends.add(backendRow(cluster, backend, nowNanos, now));
             }
         });
         status.put("backends", backends);
 
         List<Map<String, Object>> dns = new ArrayList<>();
-        Instant now = Instant.now();
         for (DnsNameStatus name : gateway.dnsStatus()) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("name", name.name());
@@ -134,5 +128,36 @@ final class StatusReport {
             status.put("dns", dns);
         }
         return status;
+    }
+
+    /**
+     * One backend: health is {@code down} while its active check says so, else {@code ejected} while outlier
+     * detection has it out (until when, the how-manieth time), else {@code up}.
+     */
+    private static Map<String, Object> backendRow(String cluster, Backend backend, long nowNanos, Instant now) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("cluster", cluster);
+        row.put("name", backend.name());
+        row.put("address", Gateway.format(backend.address()));
+        row.put("weight", backend.weight());
+        row.put("tls", backend.tls() == null ? "off" : "on");
+        row.put("active", backend.active());
+        boolean ejected = backend.ejected(nowNanos);
+        row.put("health", !backend.up() ? "down" : ejected ? "ejected" : "up");
+        row.put("ejections", backend.ejections());
+        if (ejected) {
+            long left = backend.ejectedUntilNanos() - nowNanos;
+            row.put("ejectedUntil", now.plusNanos(left).toString());
+            row.put("ejectedForMs", left / 1_000_000);
+        }
+        row.put("consecutiveFailures", backend.requestFailures());
+        row.put("consecutiveConnectFailures", backend.consecutiveFailures());
+        if (backend.lastCheckNanos() >= 0) {
+            Map<String, Object> check = new LinkedHashMap<>();
+            check.put("outcome", backend.lastCheck());
+            check.put("latencyMs", Math.round(backend.lastCheckNanos() / 10_000.0) / 100.0);
+            row.put("lastCheck", check);
+        }
+        return row;
     }
 }

@@ -226,6 +226,26 @@ public final class Frontends {
     }
 
     /**
+     * The health check marked {@code backend} down and its cluster says {@code on-down = close}: every tunnel to
+     * it closes as a drain closes it (a Close with {@code closeCode} to each side at a frame boundary, see
+     * {@link Tunnel#closeGracefully}), now, on its own loop. HTTP exchanges in flight on it are left to finish.
+     */
+    public void closeTunnelsTo(InetSocketAddress backend, int closeCode) {
+        Set<InetSocketAddress> down = Set.of(backend);
+        for (TimerWheel wheel : wheels.all()) {
+            ConnectionRegistry registry = connections.get(wheel.loop());
+            wheel.loop().execute(() -> {
+                long now = wheel.now();
+                registry.forEachConnection(connection -> {
+                    if (connection instanceof Tunnel && connection.uses(down)) {
+                        connection.drain(now, closeCode);
+                    }
+                });
+            });
+        }
+    }
+
+    /**
      * Closes every client connection now, on its own loop, and waits up to {@code timeout} for the loops to
      * have done it: at stop, before the loops shut down, so each pipeline is torn down while its loop still
      * runs (a TLS engine is freed by its handler's removal, which a loop already shutting down may not run).

@@ -90,6 +90,11 @@ public final class Backend {
         return state.consecutiveConnectFailures();
     }
 
+    /** Requests on it that failed in a row (connect, 5xx, response timeout: outlier detection's count). */
+    public int requestFailures() {
+        return state.consecutiveFailures();
+    }
+
     /** Whether new requests and tunnels may go to it: its check says up and no ejection is in force. */
     public boolean available(long nowNanos) {
         return state.up() && !state.ejected(nowNanos);

@@ -27,6 +27,8 @@ public final class FrameEchoBackend implements AutoCloseable {
 
     private final ServerSocket server;
     private final List<Conn> connections = new CopyOnWriteArrayList<>();
+    /** What a request for {@code /healthz} gets (an active health check's). */
+    private volatile int healthStatus = 200;
     private final Thread acceptor;
 
     /** One accepted connection. */
@@ -56,6 +58,11 @@ public final class FrameEchoBackend implements AutoCloseable {
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
         return new FrameEchoBackend(server);
+    }
+
+    /** The status {@code GET /healthz} is answered with from now on (200 at start). */
+    public void health(int status) {
+        healthStatus = status;
     }
 
     /** "127.0.0.1:PORT", for configs. */
@@ -99,9 +106,15 @@ public final class FrameEchoBackend implements AutoCloseable {
     }
 
     /** RFC 6455 §4.2.2: answers an upgrade with a 101 whose Sec-WebSocket-Accept matches the key. */
-    private static boolean handshake(InputStream in, OutputStream out) throws IOException {
+    private boolean handshake(InputStream in, OutputStream out) throws IOException {
         HttpWire.Message request = HttpWire.readRequest(in);
         String key = request == null ? null : request.header("Sec-WebSocket-Key");
+        if (key == null && request != null && request.second().equals("/healthz")) {
+            out.write(("HTTP/1.1 " + healthStatus + " Health\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            return false;
+        }
         if (key == null) {
             return false;
         }

@@ -22,7 +22,7 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Which backend a cluster picks: weights, session hashing, sticky ids, health, outlier ejection. */
+/** Which backend a cluster picks: weights, session hashing, sticky ids, health (ejection arithmetic: ClusterEjectionTest). */
 class ClusterPickTest {
     private static final long NOW = 1_000_000_000L;
 
@@ -164,52 +164,6 @@ class ClusterPickTest {
         assertThat(cluster.pick(Set.of(), b, false, 0, NOW)).isSameAs(b);
         b.state().up(false);
         assertThat(cluster.pick(Set.of(), b, false, 0, NOW)).isSameAs(cluster.backend("a"));
-    }
-
-    @Test
-    void consecutiveFailuresEjectForBaseTimesEjectionsCappedAndNeverPastMaxEjection() {
-        OutlierSettings outlier = new OutlierSettings(3, Duration.ofSeconds(10), Duration.ofSeconds(25), 0.5);
-        Cluster cluster = cluster(BalancerKind.ROUND_ROBIN, outlier,
-                backend("a", 9001, 1), backend("b", 9002, 1), backend("c", 9003, 1));
-        Backend a = cluster.backend("a");
-        Backend b = cluster.backend("b");
-
-        assertThat(cluster.failed(a, NOW)).isFalse();
-        cluster.succeeded(a); // a success ends the streak
-        assertThat(cluster.failed(a, NOW)).isFalse();
-        assertThat(cluster.failed(a, NOW)).isFalse();
-        assertThat(cluster.failed(a, NOW)).isTrue();
-        assertThat(a.ejected(NOW)).isTrue();
-        assertThat(a.ejections()).isEqualTo(1);
-        long first = a.ejectedUntilNanos() - NOW;
-        assertThat(first).isBetween(Duration.ofSeconds(9).toNanos(), Duration.ofSeconds(11).toNanos());
-        for (int i = 0; i < 10; i++) {
-            assertThat(cluster.pick(Set.of(), null, false, 0, NOW)).isNotSameAs(a);
-        }
-
-        // 3 backends x 50% = 1 may be out at once: b's streak does not eject it while a is out.
-        for (int i = 0; i < 5; i++) {
-            assertThat(cluster.failed(b, NOW)).isFalse();
-        }
-        assertThat(b.ejected(NOW)).isFalse();
-
-        long later = a.ejectedUntilNanos() + 1;
-        assertThat(a.ejected(later)).isFalse();
-        for (int i = 0; i < 2; i++) {
-            cluster.failed(a, later);
-        }
-        assertThat(cluster.failed(a, later)).isTrue();
-        long second = a.ejectedUntilNanos() - later;
-        assertThat(second).isBetween(Duration.ofSeconds(18).toNanos(), Duration.ofSeconds(22).toNanos()); // 2 x 10 s
-        a.state().readmit();
-        assertThat(a.ejected(later)).isFalse();
-        long third = later + 1;
-        for (int i = 0; i < 2; i++) {
-            cluster.failed(a, third);
-        }
-        assertThat(cluster.failed(a, third)).isTrue();
-        assertThat(a.ejectedUntilNanos() - third).isBetween(Duration.ofMillis(22_500).toNanos(),
-                Duration.ofMillis(27_500).toNanos()); // 3 x 10 s capped at 25 s
     }
 
     @Test
