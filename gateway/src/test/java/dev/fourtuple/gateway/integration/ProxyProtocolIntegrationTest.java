@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.fourtuple.gateway.metrics.Problem;
 import dev.fourtuple.gateway.testing.Closer;
 import dev.fourtuple.gateway.testing.GatewayFixture;
-import dev.fourtuple.gateway.testing.HaproxyProcess;
+import dev.fourtuple.gateway.testing.Haproxy;
 import dev.fourtuple.gateway.testing.HttpWire;
 import dev.fourtuple.gateway.testing.RawHttp;
 import dev.fourtuple.gateway.testing.RecordingBackend;
@@ -66,7 +66,7 @@ class ProxyProtocolIntegrationTest {
     void behindHaproxyTheBackendSeesTheClientsOwnAddress() throws Exception {
         RecordingBackend backend = backend();
         GatewayFixture fixture = gateway(backend, v2From(""), "");
-        HaproxyProcess haproxy = closer.track(HaproxyProcess.start(fixture.address(), "send-proxy-v2"));
+        Haproxy haproxy = closer.track(Haproxy.tcpProxy(fixture.address(), "send-proxy-v2"));
 
         RawHttp client = connect(haproxy.address(), "127.0.0.77");
         HttpWire.Message response = client.send(GET).response();

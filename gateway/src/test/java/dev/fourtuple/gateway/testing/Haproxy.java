@@ -4,6 +4,9 @@ import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -14,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * HAProxy (Debian package {@code haproxy}) as a child process, in the foreground ({@code -db}), with the config
@@ -25,11 +29,42 @@ public final class Haproxy implements AutoCloseable {
     private final Process process;
     private final Path socket;
     private final Path log;
+    private final @Nullable InetSocketAddress front;
 
-    private Haproxy(Process process, Path socket, Path log) {
+    private Haproxy(Process process, Path socket, Path log, @Nullable InetSocketAddress front) {
         this.process = process;
         this.socket = socket;
         this.log = log;
+        this.front = front;
+    }
+
+    /**
+     * HAProxy in TCP mode on a free port of 127.0.0.1, relaying each connection to {@code server} with
+     * {@code serverOptions} (e.g. {@code send-proxy-v2}); its files in a fresh temporary folder.
+     */
+    public static Haproxy tcpProxy(InetSocketAddress server, String serverOptions)
+            throws IOException, InterruptedException {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            port = probe.getLocalPort();
+        }
+        Path dir = Files.createTempDirectory("haproxy-test");
+        String config = String.join("\n",
+                "global",
+                "  maxconn 100",
+                "  stats socket " + statsSocket(dir) + " level admin",
+                "defaults",
+                "  mode tcp",
+                "  timeout connect 5s",
+                "  timeout client 30s",
+                "  timeout server 30s",
+                "frontend in",
+                "  bind 127.0.0.1:" + port,
+                "  default_backend out",
+                "backend out",
+                "  server gateway " + server.getAddress().getHostAddress() + ":" + server.getPort() + " " + serverOptions,
+                "");
+        return start(dir, config, new InetSocketAddress("127.0.0.1", port));
     }
 
     /** The stats socket path a config for {@link #start} declares. */
@@ -39,6 +74,11 @@ public final class Haproxy implements AutoCloseable {
 
     /** Checks the config ({@code haproxy -c}), starts it and waits until its stats socket answers. */
     public static Haproxy start(Path dir, String config) throws IOException, InterruptedException {
+        return start(dir, config, null);
+    }
+
+    private static Haproxy start(Path dir, String config, @Nullable InetSocketAddress front)
+            throws IOException, InterruptedException {
         String binary = binary();
         Path file = dir.resolve("haproxy.cfg");
         Files.writeString(file, config);
@@ -50,7 +90,7 @@ public final class Haproxy implements AutoCloseable {
         }
         Process process = new ProcessBuilder(binary, "-db", "-f", file.toString()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
-        Haproxy haproxy = new Haproxy(process, statsSocket(dir), log);
+        Haproxy haproxy = new Haproxy(process, statsSocket(dir), log, front);
         try {
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
                     .until(() -> {
@@ -74,7 +114,15 @@ public final class Haproxy implements AutoCloseable {
             }
         }
         throw new AssertionError("haproxy is not installed (Debian: apt-get install --no-install-recommends "
-                + "haproxy; .ci/run installs it): the fleet test cannot run without it");
+                + "haproxy; .ci/run installs it): the fleet and PROXY protocol tests cannot run without it");
+    }
+
+    /** Where a {@link #tcpProxy} listens. */
+    public InetSocketAddress address() {
+        if (front == null) {
+            throw new IllegalStateException("started with a config of the test's own: its listeners are the test's");
+        }
+        return front;
     }
 
     /** One command on the stats socket; its whole answer (HAProxy closes after it, no "prompt" mode). */
