@@ -32,7 +32,9 @@ public record HashKey(Source source, String name) {
         return switch (trimmed.substring(0, colon)) {
             case "cookie" -> new HashKey(Source.COOKIE, name);
             case "header" -> new HashKey(Source.HEADER, name.toLowerCase(Locale.ROOT));
-            case "query" -> new HashKey(Source.QUERY, name);
+            // RFC 3986 §3.4 / §3.5: '&' separates parameters and '#' starts the fragment; a name holding one
+            // (both are tchars) could never be found.
+            case "query" -> name.indexOf('&') < 0 && name.indexOf('#') < 0 ? new HashKey(Source.QUERY, name) : null;
             default -> null;
         };
     }

@@ -113,6 +113,19 @@ class ClusterMappingTest {
     }
 
     @Test
+    void aQueryKeyNameThatCouldNeverMatchIsRefused() throws IOException {
+        // '&' ends a parameter and '#' starts the fragment (RFC 3986 §3.4, §3.5), both tchars: such a name was
+        // accepted and silently never found, so every request was balanced as if it had no key.
+        for (String name : new String[] {"s&id", "s#id"}) {
+            assertThat(problems("""
+                    backends = ["127.0.0.1:8000"]
+                    balancer { type = hash, key = "query:%s" }
+                    """.formatted(name), "")).containsExactly("clusters.app.balancer.key: \"query:" + name
+                    + "\" (\"cookie:NAME\" | \"header:NAME\" | \"query:NAME\" | \"client-ip\")");
+        }
+    }
+
+    @Test
     void healthCheckDefaultsOffAndTakesEveryKey() throws IOException, ConfigProblems {
         ClusterConfig plain = load("backends = [\"127.0.0.1:8000\"]").clusters().get("app");
         assertThat(plain.healthCheck()).isNull();
