@@ -42,8 +42,8 @@ final class SessionKeys {
                 while (start < end && header.charAt(start) == ' ') {
                     start++;
                 }
-                int eq = header.indexOf('=', start);
-                if (eq > start && eq < end && eq - start == name.length() && header.startsWith(name, start)) {
+                int eq = start + name.length(); // where '=' stands if this pair is the cookie (a token has none)
+                if (eq < end && header.charAt(eq) == '=' && header.startsWith(name, start)) {
                     return nonEmpty(header.substring(eq + 1, end).trim());
                 }
                 at = end + 1;
@@ -66,8 +66,8 @@ final class SessionKeys {
             if (end < 0 || end > length) {
                 end = length;
             }
-            int eq = uri.indexOf('=', at);
-            if (eq == at + name.length() && eq < end && uri.startsWith(name, at)) {
+            int eq = at + name.length(); // looked at, not searched for: each pair is read once
+            if (eq < end && uri.charAt(eq) == '=' && uri.startsWith(name, at)) {
                 return nonEmpty(uri.substring(eq + 1, end));
             }
             at = end + 1;
