@@ -226,11 +226,13 @@ public final class TlsHandshakeLoad implements AutoCloseable {
      */
     private static @Nullable Method sessionReusedMethod() {
         try {
-            Method m = Class.forName("io.netty.handler.ssl.ReferenceCountedOpenSslEngine")
-                    .getDeclaredMethod("isSessionReused");
+            // Not initialised here: its static block needs netty-tcnative loaded, which a plaintext run never does
+            // (UnsatisfiedLinkError); an engine that exists has loaded it.
+            Method m = Class.forName("io.netty.handler.ssl.ReferenceCountedOpenSslEngine", false,
+                    TlsHandshakeLoad.class.getClassLoader()).getDeclaredMethod("isSessionReused");
             m.setAccessible(true);
             return m;
-        } catch (ReflectiveOperationException | RuntimeException e) {
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             return null;
         }
     }
