@@ -134,8 +134,18 @@ public final class TunnelClients implements AutoCloseable {
             handler.expect(text, echoed);
             channel.writeAndFlush(new TextWebSocketFrame(text));
         });
-        channel.eventLoop().schedule(() -> echoed.complete(false), timeout.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> late = channel.eventLoop().schedule(() -> echoed.complete(false), timeout.toMillis(),
+                TimeUnit.MILLISECONDS);
+        echoed.whenComplete((done, failure) -> late.cancel(false)); // a connect load must not pile up timers
         return echoed;
+    }
+
+    /**
+     * Runs {@code task} on one of the client event loops: a load that starts its next connection from the end of
+     * the last must not recurse when connects fail at once (say, with no free source port).
+     */
+    public void execute(Runnable task) {
+        loops.group().next().execute(task);
     }
 
     @Override

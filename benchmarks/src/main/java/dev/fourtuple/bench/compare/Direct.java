@@ -2,7 +2,10 @@ package dev.fourtuple.bench.compare;
 
 import java.net.InetSocketAddress;
 
-/** No proxy: clients go straight to the backend. The baseline every proxy's figures are read against. */
+/**
+ * No proxy: clients go straight to the first backend (with no proxy there is nothing to balance). The baseline
+ * every proxy's figures are read against.
+ */
 record Direct() implements Proxy {
 
     @Override
@@ -15,7 +18,7 @@ record Direct() implements Proxy {
         return new Running() {
             @Override
             public InetSocketAddress address() {
-                return setup.backend();
+                return setup.backends().get(0);
             }
 
             @Override
@@ -25,7 +28,7 @@ record Direct() implements Proxy {
 
             @Override
             public String version() {
-                return "clients straight to the echo backend";
+                return "clients straight to the first echo backend";
             }
 
             @Override

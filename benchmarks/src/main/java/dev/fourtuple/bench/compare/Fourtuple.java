@@ -1,6 +1,7 @@
 package dev.fourtuple.bench.compare;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,10 +15,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The gateway as its service runs it: {@code java JVM_OPTIONS -jar fourtuple.jar run --config FILE}, with the
- * admin server on for its heap and direct-memory meters.
+ * admin server on for its heap and direct-memory meters; one cluster of the run's backends (round robin, the
+ * default), upstream connections from the run's upstream source IPs.
  *
  * @param name       the row name ("fourtuple", or a label for a JVM variant)
  * @param java       the java executable
@@ -33,6 +37,9 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
     private static final Pattern DIRECT = Pattern.compile(
             "^netty_allocator_memory_used\\{.*memory_type=\"direct\".*} (\\S+)$", Pattern.MULTILINE);
 
+    /** nginx's {@code keepalive} (see {@link Nginx}). */
+    private static final int NGINX_KEEPALIVE = 64;
+
     @Override
     public Running start(Setup setup) throws Exception {
         Path file = setup.dir().resolve("fourtuple.conf");
@@ -42,13 +49,17 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
                 drain-timeout = 1s
                 admin.listen = "127.0.0.1:%d"
                 logging.level = warn
-                # nginx's "keepalive 64" per worker, per event loop here: equal pools, no reconnect churn
-                upstream.keepalive-max-idle = 64
-                clusters { bench { backends = ["%s:%d"] } }
+                # nginx's "keepalive 64" idle connections per worker across all its backends; here the pool is
+                # per (event loop, backend): 64 split over the backends, so each loop keeps as many as a worker
+                upstream.keepalive-max-idle = %d
+                upstream.source-addresses = [%s]
+                clusters { bench { backends = [%s] } }
                 routes = [ { cluster = bench } ]
                 %s
                 """.formatted(listen(setup), setup.threads(), adminPort,
-                setup.backend().getHostString(), setup.backend().getPort(), config));
+                Math.max(1, NGINX_KEEPALIVE / setup.backends().size()),
+                quoted(setup.upstreamSources().stream().map(InetAddress::getHostAddress)),
+                quoted(setup.backends().stream().map(b -> b.getHostString() + ":" + b.getPort())), config));
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(jvmOptions);
         command.addAll(List.of("-jar", jar.toString(), "run", "--config", file.toString()));
@@ -128,6 +139,11 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
             }
         }
         return all;
+    }
+
+    /** {@code "a", "b"}: a HOCON list's items. */
+    private static String quoted(Stream<String> items) {
+        return items.map(item -> "\"" + item + "\"").collect(Collectors.joining(", "));
     }
 
     private static long sum(Matcher m) {

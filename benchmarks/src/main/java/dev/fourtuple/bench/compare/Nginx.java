@@ -1,5 +1,6 @@
 package dev.fourtuple.bench.compare;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -7,7 +8,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * nginx as a WebSocket-aware reverse proxy: a master and {@code worker_processes} workers, access log off,
- * upstream keep-alive for plain requests, {@code Upgrade}/{@code Connection} passed on for WebSocket. With TLS:
+ * the backends round robin in one {@code upstream} block with {@code keepalive 64} (idle connections kept per
+ * worker, across all its servers) for plain requests, {@code Upgrade}/{@code Connection} passed on for
+ * WebSocket. With TLS:
  * {@code listen ... ssl}, the certificate and key, TLS 1.3 only, everything else its defaults: session tickets
  * on (keys made at start, shared by the workers), {@code ssl_session_cache none} (TLS 1.3 resumes by ticket).
  */
@@ -41,8 +44,7 @@ record Nginx(String executable) implements Proxy {
                         '' '';
                     }
                     upstream echo {
-                        server %s:%d;
-                        keepalive 64;
+                %s        keepalive 64;
                     }
                     server {
                         listen %s:%d%s;
@@ -57,8 +59,8 @@ record Nginx(String executable) implements Proxy {
                         }
                     }
                 }
-                """.formatted(setup.threads(), dir, dir, dir, dir, setup.backend().getHostString(),
-                setup.backend().getPort(), setup.listen().getHostString(), setup.listen().getPort(),
+                """.formatted(setup.threads(), dir, dir, dir, dir, servers(setup.backends()),
+                setup.listen().getHostString(), setup.listen().getPort(),
                 setup.tls() == null ? "" : " ssl", tls(setup.tls())));
         ChildProcess child = ChildProcess.start(List.of(executable, "-p", dir.toString(), "-c", config.toString()),
                 dir.resolve("nginx.log"), setup.listen());
@@ -72,5 +74,15 @@ record Nginx(String executable) implements Proxy {
                         ssl_certificate_key %s;
                         ssl_protocols TLSv1.3;
                 """.formatted(tls.cert(), tls.key());
+    }
+
+    /** {@code server HOST:PORT;} per backend (round robin, nginx's default). */
+    private static String servers(List<InetSocketAddress> backends) {
+        StringBuilder lines = new StringBuilder();
+        for (InetSocketAddress backend : backends) {
+            lines.append("            server ").append(backend.getHostString()).append(':').append(backend.getPort())
+                    .append(";\n");
+        }
+        return lines.toString();
     }
 }

@@ -1,6 +1,7 @@
 package dev.fourtuple.bench.compare;
 
 import dev.fourtuple.bench.ProcessTree;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -9,10 +10,14 @@ import org.jspecify.annotations.Nullable;
  * @param proxy   the row name
  * @param version what ran (version line, JVM options)
  * @param idle    the idle-tunnel figures
- * @param echo    the echo-loop figures
- * @param http    the wrk figures
+ * @param echo         the echo-loop figures
+ * @param httpT1C64    wrk -t1 -c64 (the figure of earlier runs)
+ * @param httpT2C200   wrk -t2 -c200 (the users' shape)
+ * @param coldConnects WebSocket connects right after the proxy started, before the warm-up
+ * @param warmConnects the same after the warm-up
  */
-record Row(String proxy, String version, Idle idle, Echo echo, Http http) {
+record Row(String proxy, String version, Idle idle, Echo echo, Http httpT1C64, Http httpT2C200,
+        Connects coldConnects, Connects warmConnects) {
 
     /**
      * Idle WebSocket tunnels held through the proxy, opened in two halves.
@@ -80,6 +85,35 @@ record Row(String proxy, String version, Idle idle, Echo echo, Http http) {
 
         double requestsPerCpuSecond() {
             return cpu.total() == 0 ? 0 : requests / cpu.total();
+        }
+    }
+
+    /**
+     * WebSocket connects back to back ({@link dev.fourtuple.bench.ConnectLoad}): each a new connection, the
+     * upgrade, one echo, the client's close.
+     *
+     * @param concurrency         connects in flight
+     * @param attempted           connects started
+     * @param completed           those that did it all
+     * @param errors              those that failed
+     * @param seconds             wall time of the whole run
+     * @param p50Millis           per-connect time (TCP connect to close) percentiles
+     * @param p99Millis           "
+     * @param cpu                 the proxy's CPU over the run
+     * @param timeWaitOnListener  TIME_WAIT sockets on the proxy's listening port after the run (the proxy's
+     *                            side of client connections it closed first)
+     * @param errorKinds          the first few distinct errors
+     */
+    record Connects(int concurrency, int attempted, int completed, int errors, double seconds, double p50Millis,
+            double p99Millis, ProcessTree.CpuTime cpu, int timeWaitOnListener, List<String> errorKinds) {
+
+        double perSecond() {
+            return seconds == 0 ? 0 : completed / seconds;
+        }
+
+        /** Proxy CPU-seconds per 1,000 completed connects. */
+        double cpuPerThousand() {
+            return completed == 0 ? 0 : cpu.total() / completed * 1000;
         }
     }
 }

@@ -6,7 +6,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Runs {@code wrk} (keep-alive GETs, one thread) and reads its summary.
+ * Runs {@code wrk} (keep-alive GETs: {@code -tTHREADS -cCONNECTIONS}) and reads its summary.
  *
  * @param requestsPerSecond "Requests/sec"
  * @param p99Millis         the 99th percentile latency
@@ -21,8 +21,8 @@ record Wrk(double requestsPerSecond, double p99Millis, long requests, long error
             "Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)");
     private static final Pattern NON_2XX = Pattern.compile("Non-2xx or 3xx responses: (\\d+)");
 
-    static Wrk run(String url, int connections, Duration duration) throws Exception {
-        String out = ChildProcess.output(List.of("wrk", "-t1", "-c" + connections,
+    static Wrk run(String url, int threads, int connections, Duration duration) throws Exception {
+        String out = ChildProcess.output(List.of("wrk", "-t" + threads, "-c" + connections,
                 "-d" + duration.toSeconds() + "s", "--latency", url));
         Matcher rps = RPS.matcher(out);
         Matcher p99 = P99.matcher(out);
