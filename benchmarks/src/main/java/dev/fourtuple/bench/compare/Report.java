@@ -347,13 +347,7 @@ final class Report {
     }
 
     private static Map<String, Object> row(Run run, Row r) {
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("proxy", r.proxy());
-        row.put("version", r.version());
-        row.put("idle", r.idle());
-        row.put("memoryPerTunnelBytes", Math.round(Run.memoryPerTunnel(r.idle())));
-        row.put("marginalMemoryPerTunnelBytes", Math.round(r.idle().marginalPerTunnel()));
-        row.put("kernelSharePerTunnelBytes", Math.round(run.kernelShare(r.idle())));
+        Map<String, Object> row = run.idleData(r.proxy(), r.version(), r.idle());
         row.put("echo", r.echo());
         row.put("echoMessagesPerSecond", Math.round(r.echo().messagesPerSecond()));
         row.put("echoMessagesPerCpuSecond", Math.round(r.echo().messagesPerCpuSecond()));

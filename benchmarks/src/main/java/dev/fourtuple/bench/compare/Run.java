@@ -1,6 +1,8 @@
 package dev.fourtuple.bench.compare;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -38,6 +40,21 @@ record Run(List<Row> rows, List<TlsRow> tlsRows, List<String> tlsFailures) {
     /** The proxy's share of kernel memory per tunnel: its idle part minus this run's no-proxy one. */
     double kernelShare(Row.Idle idle) {
         return kernelPerTunnel(idle) - row(BASELINE).map(b -> kernelPerTunnel(b.idle())).orElse(0.0);
+    }
+
+    /**
+     * The start of one row's JSON, the same for plaintext and TLS rows: who ran, its idle figures, and the
+     * memory per tunnel derived from them (a mutable map: each row kind adds its own parts after these).
+     */
+    Map<String, Object> idleData(String proxy, String version, Row.Idle idle) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("proxy", proxy);
+        row.put("version", version);
+        row.put("idle", idle);
+        row.put("memoryPerTunnelBytes", Math.round(memoryPerTunnel(idle)));
+        row.put("marginalMemoryPerTunnelBytes", Math.round(idle.marginalPerTunnel()));
+        row.put("kernelSharePerTunnelBytes", Math.round(kernelShare(idle)));
+        return row;
     }
 
     private static double kernelPerTunnel(Row.Idle idle) {

@@ -2,7 +2,6 @@ package dev.fourtuple.bench.compare;
 
 import dev.fourtuple.bench.ProcessTree;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -142,13 +141,7 @@ final class TlsTables {
 
     /** One TLS row for the JSON: its raw figures and the derived ones. */
     static Map<String, Object> data(Run run, TlsRow r) {
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("proxy", r.proxy());
-        row.put("version", r.version());
-        row.put("idle", r.idle());
-        row.put("memoryPerTunnelBytes", Math.round(Run.memoryPerTunnel(r.idle())));
-        row.put("marginalMemoryPerTunnelBytes", Math.round(r.idle().marginalPerTunnel()));
-        row.put("kernelSharePerTunnelBytes", Math.round(run.kernelShare(r.idle())));
+        Map<String, Object> row = run.idleData(r.proxy(), r.version(), r.idle());
         row.put("fullHandshakes", r.full());
         row.put("fullHandshakesPerSecond", Math.round(r.full().perSecond()));
         row.put("cpuSecondsPerThousandFullHandshakes", r.full().cpuPerThousand());
