@@ -37,9 +37,6 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
     private static final Pattern DIRECT = Pattern.compile(
             "^netty_allocator_memory_used\\{.*memory_type=\"direct\".*} (\\S+)$", Pattern.MULTILINE);
 
-    /** nginx's {@code keepalive} (see {@link Nginx}). */
-    private static final int NGINX_KEEPALIVE = 64;
-
     @Override
     public Running start(Setup setup) throws Exception {
         Path file = setup.dir().resolve("fourtuple.conf");
@@ -57,7 +54,7 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
                 routes = [ { cluster = bench } ]
                 %s
                 """.formatted(listen(setup), setup.threads(), adminPort,
-                Math.max(1, NGINX_KEEPALIVE / setup.backends().size()),
+                Math.max(1, Nginx.KEEPALIVE / setup.backends().size()),
                 quoted(setup.upstreamSources().stream().map(InetAddress::getHostAddress)),
                 quoted(setup.backends().stream().map(b -> b.getHostString() + ":" + b.getPort())), config));
         List<String> command = new ArrayList<>(List.of(java));

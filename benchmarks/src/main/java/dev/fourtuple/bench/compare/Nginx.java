@@ -15,6 +15,8 @@ import org.jspecify.annotations.Nullable;
  * on (keys made at start, shared by the workers), {@code ssl_session_cache none} (TLS 1.3 resumes by ticket).
  */
 record Nginx(String executable) implements Proxy {
+    /** {@code keepalive}: idle upstream connections kept per worker, across all its servers. */
+    static final int KEEPALIVE = 64;
 
     @Override
     public String name() {
@@ -44,7 +46,7 @@ record Nginx(String executable) implements Proxy {
                         '' '';
                     }
                     upstream echo {
-                %s        keepalive 64;
+                %s        keepalive %d;
                     }
                     server {
                         listen %s:%d%s;
@@ -59,7 +61,7 @@ record Nginx(String executable) implements Proxy {
                         }
                     }
                 }
-                """.formatted(setup.threads(), dir, dir, dir, dir, servers(setup.backends()),
+                """.formatted(setup.threads(), dir, dir, dir, dir, servers(setup.backends()), KEEPALIVE,
                 setup.listen().getHostString(), setup.listen().getPort(),
                 setup.tls() == null ? "" : " ssl", tls(setup.tls())));
         ChildProcess child = ChildProcess.start(List.of(executable, "-p", dir.toString(), "-c", config.toString()),
