@@ -171,7 +171,7 @@ public final class Gateway implements AutoCloseable {
                     meters.inbound(), meters.tunnels(), meters.problems(), admission);
             for (ListenerConfig listenerConfig : config.listeners()) {
                 bound.add(bind(listenerConfig, loops, frontend, admission, meters.tls(),
-                        adopted.get(listenerConfig.name())));
+                        adopted.get(listenerConfig.name()), settings.get().socket()));
             }
             meters.tls().certificates(tlsOf(bound));
             for (BoundListener listener : bound) {
@@ -232,8 +232,8 @@ public final class Gateway implements AutoCloseable {
      * @throws BindFailedException   when its address cannot be bound
      */
     private static BoundListener bind(ListenerConfig config, EventLoops loops, Frontends frontend,
-            AdmissionController admission, TlsMeters tlsMeters, @Nullable List<Integer> adopted)
-            throws InterruptedException {
+            AdmissionController admission, TlsMeters tlsMeters, @Nullable List<Integer> adopted,
+            SocketOptions downstream) throws InterruptedException {
         ServerTls tls = null;
         TlsSettings tlsSettings = config.tls();
         if (tlsSettings != null) {
@@ -255,8 +255,8 @@ public final class Gateway implements AutoCloseable {
             FrontendInitializer initializer = frontend.initializer(new ListenerIdentity(config.name(),
                     serverTls != null, config.proxyProtocol().enabled()), serverTls, config.proxyProtocol());
             Listener sockets = adopted != null
-                    ? Listener.adopt(loops, adopted, config.backlog(), initializer, parentHandler)
-                    : Listener.bind(loops, config.listen(), config.backlog(), initializer, parentHandler);
+                    ? Listener.adopt(loops, adopted, config.backlog(), initializer, parentHandler, downstream)
+                    : Listener.bind(loops, config.listen(), config.backlog(), initializer, parentHandler, downstream);
             return new BoundListener(config, sockets, serverTls);
         } catch (Exception e) { // also the IOException a failed bind() throws unchecked
             if (serverTls != null) {
@@ -349,6 +349,8 @@ public final class Gateway implements AutoCloseable {
         reportUnsupportedOptions(next, loops.transport());
         int version = configVersion + 1;
         settings.set(frontendSettings(next, loops.transport(), clusters, version));
+        SocketOptions downstream = settings.get().socket();
+        listeners.forEach(listener -> listener.sockets().apply(downstream)); // what new connections inherit
         Set<InetSocketAddress> removed = new LinkedHashSet<>(before);
         removed.removeAll(backendAddresses(clusters));
         Duration grace = next.ops().reloadGrace();
@@ -474,6 +476,10 @@ public final class Gateway implements AutoCloseable {
         if (running.limits().maxHeaderSize() != next.limits().maxHeaderSize()
                 || running.limits().maxInitialLineLength() != next.limits().maxInitialLineLength()) {
             keys.add("max-header-size / max-initial-line-length (for connections already open)");
+        }
+        if (!SocketOptions.listenerCanChange(running.downstream(), next.downstream())) {
+            // The listening sockets keep a size once set, and accepted sockets inherit it (SocketOptions).
+            keys.add("downstream.rcvbuf / downstream.sndbuf (back to auto)");
         }
         return keys;
     }

@@ -104,7 +104,7 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
 
     private void addHttp(Channel ch) {
         FrontendSettings current = settings.get();
-        current.socket().applyTo(ch.config());
+        current.socket().applyToAccepted(ch.config()); // the listener had the rest
         Limits limits = current.limits();
         FrontendRequestDecoder decoder = FrontendRequestDecoder.create(limits);
         FrontendResponseEncoder encoder = new FrontendResponseEncoder();

@@ -1,6 +1,7 @@
 package dev.fourtuple.gateway.inbound;
 
 import dev.fourtuple.gateway.transport.EventLoops;
+import dev.fourtuple.gateway.transport.SocketOptions;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
@@ -37,18 +38,21 @@ public final class Listener {
      */
     public static Listener bind(EventLoops loops, InetSocketAddress requested, int backlog, ChannelHandler childInitializer)
             throws InterruptedException {
-        return bind(loops, requested, backlog, childInitializer, null);
+        return bind(loops, requested, backlog, childInitializer, null, null);
     }
 
     /**
      * Binds with a handler of the listening socket's own (one per socket, from {@code parentHandler}), such as
-     * admission's, ahead of Netty's acceptor.
+     * admission's, ahead of Netty's acceptor, and with the socket options its accepted connections inherit
+     * ({@code inherited}, set before the socket listens, so that no connection comes without them).
      */
     public static Listener bind(EventLoops loops, InetSocketAddress requested, int backlog, ChannelHandler childInitializer,
-            @Nullable Supplier<ChannelHandler> parentHandler) throws InterruptedException {
+            @Nullable Supplier<ChannelHandler> parentHandler, @Nullable SocketOptions inherited)
+            throws InterruptedException {
         List<Channel> bound = new ArrayList<>();
         InetSocketAddress target = requested;
-        ChannelFactory<? extends ServerChannel> sockets = loops.transport().serverChannelFactory(requested.getAddress());
+        ChannelFactory<? extends ServerChannel> sockets = withOptions(
+                loops.transport().serverChannelFactory(requested.getAddress()), inherited);
         try {
             if (loops.transport().isNative()) {
                 for (EventLoop loop : loops.loops()) {
@@ -79,14 +83,15 @@ public final class Listener {
      * @throws InterruptedException when interrupted while registering
      */
     public static Listener adopt(EventLoops loops, List<Integer> fds, int backlog, ChannelHandler childInitializer,
-            @Nullable Supplier<ChannelHandler> parentHandler) throws InterruptedException {
+            @Nullable Supplier<ChannelHandler> parentHandler, @Nullable SocketOptions inherited)
+            throws InterruptedException {
         List<Channel> adopted = new ArrayList<>();
         try {
             for (int i = 0; i < fds.size(); i++) {
                 EventLoop loop = loops.loops().get(i % loops.loops().size());
                 int fd = fds.get(i);
-                ServerBootstrap bootstrap = bootstrap(() -> loops.transport().adoptServerSocket(fd), backlog,
-                        childInitializer, parentHandler)
+                ServerBootstrap bootstrap = bootstrap(withOptions(() -> loops.transport().adoptServerSocket(fd),
+                        inherited), backlog, childInitializer, parentHandler)
                         .group(loop, loop)
                         .option(UnixChannelOption.SO_REUSEPORT, true);
                 adopted.add(bootstrap.register().sync().channel());
@@ -96,6 +101,27 @@ public final class Listener {
             throw e;
         }
         return new Listener(adopted, (InetSocketAddress) adopted.get(0).localAddress());
+    }
+
+    /** Sockets from {@code sockets} with {@code inherited}'s listener options set as each is made. */
+    private static ChannelFactory<? extends ServerChannel> withOptions(ChannelFactory<? extends ServerChannel> sockets,
+            @Nullable SocketOptions inherited) {
+        if (inherited == null) {
+            return sockets;
+        }
+        return () -> {
+            ServerChannel channel = sockets.newChannel();
+            inherited.applyToListener(channel.config());
+            return channel;
+        };
+    }
+
+    /**
+     * Sets {@code inherited}'s listener options on the live sockets (a reload): connections accepted from then
+     * on carry them.
+     */
+    public void apply(SocketOptions inherited) {
+        channels.forEach(channel -> inherited.applyToListener(channel.config()));
     }
 
     /** The listening channels (a handover passes their sockets on). */

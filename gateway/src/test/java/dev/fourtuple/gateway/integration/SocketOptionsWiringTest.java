@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.fourtuple.gateway.Gateway;
 import dev.fourtuple.gateway.config.ConfigLoader;
 import dev.fourtuple.gateway.demo.EchoBackend;
 import dev.fourtuple.gateway.testing.Closer;
@@ -185,5 +186,41 @@ class SocketOptionsWiringTest {
             assertCarries(before.upstream, UPSTREAM, "backend connection opened before the reload");
         }
         before.close();
+    }
+
+    /**
+     * Accepted sockets inherit the listener's options, so a reload sets them on the live listening sockets:
+     * keepalive switched off reaches connections accepted after it. A buffer size going back to auto cannot
+     * (a set size locks it, on the listener as on any socket): the reload names it as needing a restart and
+     * new connections keep the old size on the native transports; NIO sets every option per connection.
+     */
+    @Test
+    void reloadSwitchesKeepaliveOffForNewConnectionsAndNamesBuffersBackToAutoAsNeedingARestart() throws Exception {
+        fixture = closer.track(GatewayFixture.start(transport, 1,
+                backends -> config(backends, DOWNSTREAM, UPSTREAM)));
+
+        // The fixture's own listen line (port 0), so that the listeners' shape is unchanged.
+        Gateway.Reload reload = fixture.gateway().reload(ConfigLoader.parse("listen = \"127.0.0.1:0\"\n"
+                + "transport = " + transport.configName() + "\nevent-loops = 2\n"
+                + "downstream { rcvbuf = auto, sndbuf = auto, tcp-keepalive = off, user-timeout = off,"
+                + " notsent-lowat = off }\n" + UPSTREAM.config("upstream")
+                + "clusters { echo { backends = " + GatewayFixture.backendList(List.of(fixture.backend(0)))
+                + " } }\nroutes = [ { path-prefix = \"/\", cluster = echo } ]\n", "reloaded"));
+
+        assertThat(reload.needRestart()).containsExactly("downstream.rcvbuf / downstream.sndbuf (back to auto)");
+        try (InFlight after = new InFlight(upstreamPorts())) {
+            KernelSockets.Options options = KernelSockets.options(after.downstream);
+            assertThat(options.keepalive()).as("SO_KEEPALIVE after the reload").isFalse();
+            assertThat(options.userTimeoutMillis()).as("TCP_USER_TIMEOUT after the reload").isZero();
+            assertThat(options.notsentLowat()).as("TCP_NOTSENT_LOWAT after the reload").isZero();
+            assertThat(options.nodelay()).as("TCP_NODELAY (on by default)").isTrue();
+            if (transport.isNative()) {
+                assertThat(options.rcvbuf()).as("SO_RCVBUF: the listener's, as the restart note says")
+                        .isEqualTo(2 * DOWNSTREAM.rcvbuf());
+            } else {
+                assertThat(options.rcvbuf()).as("NIO: SO_RCVBUF per connection, autotuned")
+                        .isNotEqualTo(2 * DOWNSTREAM.rcvbuf());
+            }
+        }
     }
 }

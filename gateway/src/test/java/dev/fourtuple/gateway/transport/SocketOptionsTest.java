@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.fourtuple.gateway.config.SocketSettings;
 import dev.fourtuple.gateway.host.ProcFiles;
+import dev.fourtuple.gateway.inbound.Listener;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
@@ -43,9 +43,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * {@link SocketOptions} reach the kernel and the channel on every transport: each option is read back from
- * a live, connected loopback socket, on both ends of a pair. The accepted end gets the options the way
- * {@code FrontendInitializer} applies them (on the channel's config, in its initializer); the connecting end
- * the way {@code UpstreamConnector} does (on the bootstrap, before connect). Every value differs from the
+ * a live, connected loopback socket, on both ends of a pair. The accepted end gets the options the way the
+ * gateway applies them: the listener's through {@link Listener#bind} (on the native transports the accepted
+ * socket inherits them from the listening one), the rest in the initializer, as {@code FrontendInitializer}
+ * does; the connecting end the way {@code UpstreamConnector} does (on the bootstrap, before connect). Every value differs from the
  * transport's default, so an option that was dropped cannot pass.
  *
  * <p>On the native transports the TCP options are also read through Netty's own named option of that
@@ -81,8 +82,8 @@ class SocketOptionsTest {
     private final List<Throwable> initFailures = new ArrayList<>();
     private EventLoops loops;
 
-    /** Both ends of one loopback connection. */
-    private record Pair(Channel accepted, Channel connected) {
+    /** Both ends of one loopback connection, and the listening socket that accepted it. */
+    private record Pair(Channel accepted, Channel connected, Channel listener) {
     }
 
     @AfterEach
@@ -104,16 +105,13 @@ class SocketOptionsTest {
      * A connected pair; {@code onAccepted} / {@code onConnect} null = no options (the transport's defaults).
      */
     private Pair connect(TransportKind kind, SocketOptions onAccepted, SocketOptions onConnect) throws Exception {
-        Channel server = new ServerBootstrap()
-                .group(loops.group())
-                .channelFactory(kind.serverChannelFactory(SocketProtocolFamily.INET))
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new ChannelInitializer<Channel>() {
+        Listener listener = Listener.bind(loops, new InetSocketAddress("127.0.0.1", 0), 128,
+                new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel child) {
                         try {
                             if (onAccepted != null) {
-                                onAccepted.applyTo(child.config());
+                                onAccepted.applyToAccepted(child.config());
                             }
                         } catch (RuntimeException e) {
                             synchronized (initFailures) {
@@ -122,9 +120,9 @@ class SocketOptionsTest {
                         }
                         accepted.add(child);
                     }
-                })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-        channels.add(server);
+                }, null, onAccepted);
+        Channel server = listener.channels().get(0);
+        channels.addAll(listener.channels());
         Bootstrap bootstrap = new Bootstrap()
                 .group(loops.loops().get(0))
                 .channelFactory(kind.socketChannelFactory(SocketProtocolFamily.INET))
@@ -148,7 +146,7 @@ class SocketOptionsTest {
             case IO_URING -> IoUringSocketChannel.class;
             case NIO -> NioSocketChannel.class;
         });
-        return new Pair(child, connected);
+        return new Pair(child, connected, server);
     }
 
     @ParameterizedTest
@@ -265,7 +263,9 @@ class SocketOptionsTest {
                 .noneMatch(name -> name.contains("KEEPIDLE") || name.contains("KEEPINTVL") || name.contains("KEEPCNT")
                         || name.contains("KEEPINTERVAL") || name.contains("KEEPCOUNT"))
                 .noneMatch(name -> name.contains("USER_TIMEOUT") || name.contains("NOTSENT_LOWAT"));
-        assertThat(SocketOptions.of(AUTO, kind, "downstream").options()).containsEntry(ChannelOption.SO_KEEPALIVE, false);
+        assertThat(SocketOptions.of(AUTO, kind, "downstream").options().keySet())
+                .as("nothing a new socket already has: keepalive off, TCP_NODELAY on (Netty's constructor)")
+                .doesNotContain(ChannelOption.SO_KEEPALIVE, ChannelOption.TCP_NODELAY);
     }
 
     @Test
@@ -290,15 +290,77 @@ class SocketOptionsTest {
     @EnumSource(TransportKind.class)
     void keepaliveIdleLimitIsTheKernels(TransportKind kind) throws Exception {
         // ConfigLoader caps tcp-keepalive.idle at 32767s because the kernel refuses more (MAX_TCP_KEEPIDLE):
-        // an idle it refused would fail every accepted connection's initializer.
+        // an idle it refused would fail the listener's bind or every accepted connection's initializer.
         start(kind);
         Pair pair = connect(kind, null, null);
+        // Where the gateway sets it: the listening socket on native, each accepted socket on NIO.
+        ChannelConfig target = kind.isNative() ? pair.listener().config() : pair.accepted().config();
 
-        SocketOptions.of(keepaliveIdle(32767), kind, "downstream").applyTo(pair.connected().config());
-        assertThat(keepalive(kind, pair.connected().config())).startsWith(32767);
+        setOwn(kind, SocketOptions.of(keepaliveIdle(32767), kind, "downstream"), target);
+        assertThat(keepalive(kind, target)).startsWith(32767);
 
-        assertThatThrownBy(() -> SocketOptions.of(keepaliveIdle(32768), kind, "downstream")
-                .applyTo(pair.accepted().config())).isInstanceOf(ChannelException.class);
+        assertThatThrownBy(() -> setOwn(kind, SocketOptions.of(keepaliveIdle(32768), kind, "downstream"), target))
+                .isInstanceOf(ChannelException.class);
+    }
+
+    private static void setOwn(TransportKind kind, SocketOptions options, ChannelConfig config) {
+        if (kind.isNative()) {
+            options.applyToListener(config);
+        } else {
+            options.applyToAccepted(config);
+        }
+    }
+
+    /**
+     * A reload sets the listener's options on the live listening socket: connections accepted after it carry
+     * the new ones, keepalive switched off included (the listener must be told off, not left alone); the
+     * connection accepted before keeps its own.
+     */
+    @ParameterizedTest
+    @EnumSource(TransportKind.class)
+    void listenerOptionsSetOnALiveListenerReachOnlyConnectionsAcceptedAfter(TransportKind kind) throws Exception {
+        start(kind);
+        SocketOptions first = SocketOptions.of(TUNED, kind, "downstream");
+        Listener listener = Listener.bind(loops, new InetSocketAddress("127.0.0.1", 0), 128,
+                new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel child) { // nothing set here: only what is inherited
+                        accepted.add(child);
+                    }
+                }, null, first);
+        channels.addAll(listener.channels());
+        Channel before = acceptOne(listener);
+
+        SocketSettings reloaded = new SocketSettings(RCVBUF, SNDBUF, true, null, Duration.ofMillis(3000), 8 * 1024,
+                HIGH_WATER, LOW_WATER, RECEIVE_MIN, RECEIVE_INITIAL, RECEIVE_MAX);
+        listener.apply(SocketOptions.of(reloaded, kind, "downstream"));
+        Channel after = acceptOne(listener);
+
+        if (kind.isNative()) {
+            assertThat(before.config().getOption(ChannelOption.SO_KEEPALIVE)).as("accepted before").isTrue();
+            assertThat(keepalive(kind, before.config())).containsExactly(KEEPIDLE, KEEPINTVL, KEEPCNT);
+            assertThat(before.config().getOption(SocketOptions.TCP_USER_TIMEOUT)).isEqualTo(USER_TIMEOUT_MS);
+            assertThat(after.config().getOption(ChannelOption.SO_KEEPALIVE)).as("accepted after").isFalse();
+            assertThat(after.config().getOption(SocketOptions.TCP_USER_TIMEOUT)).isEqualTo(3000);
+            assertThat(after.config().getOption(SocketOptions.TCP_NOTSENT_LOWAT)).isEqualTo(8 * 1024);
+        } else {
+            assertThat(after.config().getOption(ChannelOption.SO_KEEPALIVE)).as("NIO: nothing is inherited")
+                    .isFalse();
+            assertThat(before.config().getOption(ChannelOption.SO_KEEPALIVE)).isFalse();
+        }
+    }
+
+    private Channel acceptOne(Listener listener) throws Exception {
+        Channel connected = new Bootstrap()
+                .group(loops.loops().get(0))
+                .channelFactory(loops.transport().socketChannelFactory(SocketProtocolFamily.INET))
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(listener.address()).sync().channel();
+        channels.add(connected);
+        Channel child = accepted.poll(10, TimeUnit.SECONDS);
+        assertThat(child).as("accepted connection").isNotNull();
+        channels.add(child);
+        return child;
     }
 
     private static SocketSettings keepaliveIdle(int seconds) {
