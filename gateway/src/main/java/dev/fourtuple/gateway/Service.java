@@ -4,10 +4,12 @@ import dev.fourtuple.gateway.config.ConfigLoader;
 import dev.fourtuple.gateway.config.ConfigProblem;
 import dev.fourtuple.gateway.config.ConfigProblems;
 import dev.fourtuple.gateway.config.GatewayConfig;
+import dev.fourtuple.gateway.ops.DroppingAsyncAppender;
 import dev.fourtuple.gateway.ops.AdminServer;
 import dev.fourtuple.gateway.ops.LoggingSetup;
 import dev.fourtuple.gateway.ops.ProcessFilesMeters;
 import dev.fourtuple.gateway.ops.SystemdNotifier;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -257,6 +259,9 @@ final class Service implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         new ProcessFilesMeters(Path.of("/proc")).bindTo(registry);
+        FunctionCounter.builder("fourtuple.log.events.dropped", registry, r -> DroppingAsyncAppender.dropped())
+                .description("log events dropped because stdout could not keep up (the loops never wait for it)")
+                .register(registry);
         if (ByteBufAllocator.DEFAULT instanceof ByteBufAllocatorMetricProvider allocator) {
             new NettyAllocatorMetrics(allocator).bindTo(registry);
         }

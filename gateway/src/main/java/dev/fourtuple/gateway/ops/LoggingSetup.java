@@ -1,10 +1,12 @@
 package dev.fourtuple.gateway.ops;
 
+import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
 import dev.fourtuple.gateway.config.OpsSettings;
 import java.util.Map;
@@ -38,7 +40,9 @@ public final class LoggingSetup {
             return;
         }
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        if (root.getAppender("STDOUT") instanceof ConsoleAppender<ILoggingEvent> console) {
+        Appender<ILoggingEvent> stdout = root.getAppender("ASYNC") instanceof AsyncAppender async
+                ? async.getAppender("STDOUT") : root.getAppender("STDOUT");
+        if (stdout instanceof ConsoleAppender<ILoggingEvent> console) {
             PatternLayoutEncoder encoder = new PatternLayoutEncoder();
             encoder.setContext(context);
             encoder.setPattern(JOURNAL_PATTERN);
