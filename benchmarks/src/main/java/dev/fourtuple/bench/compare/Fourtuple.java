@@ -46,15 +46,15 @@ record Fourtuple(String name, String java, List<String> jvmOptions, Path jar, in
                 drain-timeout = 1s
                 admin.listen = "127.0.0.1:%d"
                 logging.level = warn
-                # nginx's "keepalive 64" idle connections per worker across all its backends; here the pool is
-                # per (event loop, backend): 64 split over the backends, so each loop keeps as many as a worker
-                upstream.keepalive-max-idle = %d
+                # upstream.keepalive-max-idle as shipped: 32 per (event loop, backend), with 2 loops and 4
+                # backends up to 256 idle, above wrk's 200 connections (HAProxy's pool has no limit; nginx
+                # keeps "keepalive 64" per worker). 16, nginx's 64 split over 4 backends, made a new backend
+                # connection for many requests at c200 (78 CPU-s per 1M requests, one run of 2026-12-02).
                 upstream.source-addresses = [%s]
                 clusters { bench { backends = [%s] } }
                 routes = [ { cluster = bench } ]
                 %s
                 """.formatted(listen(setup), setup.threads(), adminPort,
-                Math.max(1, Nginx.KEEPALIVE / setup.backends().size()),
                 quoted(setup.upstreamSources().stream().map(InetAddress::getHostAddress)),
                 quoted(setup.backends().stream().map(b -> b.getHostString() + ":" + b.getPort())), config));
         List<String> command = new ArrayList<>(List.of(java));
