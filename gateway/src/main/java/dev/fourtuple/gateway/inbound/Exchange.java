@@ -530,7 +530,7 @@ final class Exchange implements UpstreamListener, Acquirer {
             owner.abort();
             return;
         }
-        owner.switchToTunnel(connection, held::finished); // the backend counts the tunnel until it closes
+        owner.switchToTunnel(connection, held.handOver()); // the backend counts the tunnel until it closes
     }
 
     /** Something failed on the backend's side. */

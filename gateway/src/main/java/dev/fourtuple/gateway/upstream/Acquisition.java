@@ -188,9 +188,22 @@ public final class Acquisition implements UpstreamConnector.Callback {
         }
     }
 
-    /** The request (or the tunnel it became) is over: the backend's count of work in progress goes down once. */
+    /** The request is over: the backend's count of work in progress goes down once. */
     public void finished() {
         end();
+    }
+
+    /**
+     * Hands the backend's count over to what outlives the request (its tunnel): the returned task, run once when
+     * that ends, brings the count down. It holds the backend alone, not this acquisition, which holds its
+     * exchange and through it the request's head and the HTTP handlers: kept by every idle tunnel, those were
+     * 1.5 KB of heap per tunnel (jmap -histo:live over 8,000 idle tunnels).
+     */
+    public Runnable handOver() {
+        Backend target = backend;
+        backend = null;
+        ended = true;
+        return target == null ? () -> { } : target::finished;
     }
 
     private void end() {
