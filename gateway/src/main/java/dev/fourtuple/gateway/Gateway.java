@@ -348,9 +348,9 @@ public final class Gateway implements AutoCloseable {
         admission.reconfigure(next.admission());
         reportUnsupportedOptions(next, loops.transport());
         int version = configVersion + 1;
-        settings.set(frontendSettings(next, loops.transport(), clusters, version));
-        SocketOptions downstream = settings.get().socket();
-        listeners.forEach(listener -> listener.sockets().apply(downstream)); // what new connections inherit
+        FrontendSettings applied = frontendSettings(next, loops.transport(), clusters, version);
+        settings.set(applied);
+        listeners.forEach(listener -> listener.sockets().apply(applied.socket())); // what new connections inherit
         Set<InetSocketAddress> removed = new LinkedHashSet<>(before);
         removed.removeAll(backendAddresses(clusters));
         Duration grace = next.ops().reloadGrace();

@@ -207,14 +207,6 @@ public final class Acquisition implements UpstreamConnector.Callback {
     }
 
     private void end() {
-        if (ended) {
-            return;
-        }
-        ended = true;
-        Backend target = backend;
-        backend = null;
-        if (target != null) {
-            target.finished();
-        }
+        handOver().run(); // once ended no backend is left (connectTo never runs after): a second end does nothing
     }
 }
